@@ -1,0 +1,699 @@
+/*
+ * mup_behaviors.h - one per-packet function per behaviour (RFC 9433,
+ * RFC 8986).  Each reads its precomputed mup_sid_t, rewrites the packet in
+ * place (growing into the headroom), and sets p->next / p->error.  Every
+ * path ends in exactly one place: forwarded (next = IP4/IP6 lookup) or
+ * dropped with a named reason.
+ *
+ * Rule for every function: read everything needed from the old headers
+ * into locals before writing the new ones, because they overlap.
+ */
+#ifndef MUP_CORE_BEHAVIORS_H
+#define MUP_CORE_BEHAVIORS_H
+
+#include "mup_packet.h"
+
+#define MUP_DROP(p, e)                                                        \
+  do                                                                          \
+    {                                                                         \
+      (p)->next = MUP_NEXT_DROP;                                              \
+      (p)->error = (e);                                                       \
+      return;                                                                 \
+    }                                                                         \
+  while (0)
+
+#define MUP_CHECK(p, expr)                                                    \
+  do                                                                          \
+    {                                                                         \
+      int _e = (expr);                                                        \
+      if (MUP_UNLIKELY (_e != MUP_E_NONE))                                    \
+	MUP_DROP (p, _e);                                                     \
+    }                                                                         \
+  while (0)
+
+static inline void
+mup_fwd (const mup_sid_t *s, mup_pkt_t *p, uint8_t next)
+{
+  p->next = next;
+  p->error = MUP_E_NONE;
+  p->fib_index = s->fib_index;
+}
+
+/* Move the packet start by delta bytes (negative: grow into headroom). */
+static inline void
+mup_move (mup_pkt_t *p, int32_t delta, uint32_t new_len)
+{
+  p->data += delta;
+  p->headroom = (uint16_t) ((int32_t) p->headroom + delta);
+  p->len = (uint16_t) new_len;
+}
+
+/*
+ * Push the precomputed IPv6 (+SRH) header of s in front of the payload that
+ * starts at p->data + inner_off.  Returns the new IPv6 header, or NULL when
+ * the headroom is too small.
+ */
+static inline uint8_t *
+mup_push_encap (const mup_sid_t *s, mup_pkt_t *p, uint32_t inner_off,
+		uint32_t inner_len, uint8_t nh, uint16_t tag)
+{
+  uint32_t el = s->encap_len;
+  uint8_t *h;
+  if (MUP_UNLIKELY (inner_off + p->headroom < el))
+    return 0;
+  if (MUP_UNLIKELY (el + inner_len > 0xffff))
+    return 0;
+  h = p->data + inner_off - el;
+  memcpy (h, s->encap, el);
+  mup_wr16 (h + 4, (uint16_t) (el - 40 + inner_len));
+  if (s->nsegs)
+    {
+      h[40] = nh;
+      mup_wr16 (h + 46, tag);
+    }
+  else
+    h[6] = nh;
+  mup_move (p, (int32_t) inner_off - (int32_t) el, el + inner_len);
+  return h;
+}
+
+/* Address of the segment that receives the arguments in a pushed header. */
+static inline uint8_t *
+mup_args_slot (const mup_sid_t *s, uint8_t *h)
+{
+  return s->nsegs ? h + 48 + 16 * s->args_seg : h + 24;
+}
+
+/* Write the args SID into its slot, and into the DA when it is active. */
+static inline void
+mup_store_args_sid (const mup_sid_t *s, uint8_t *h, mup_u128 sid)
+{
+  uint8_t *slot = mup_args_slot (s, h);
+  mup_st128 (slot, sid);
+  if (s->nsegs && s->args_seg == s->nsegs - 1)
+    mup_st128 (h + 24, sid);
+}
+
+/* ---- GTP-U over IPv4 / IPv6 front parts shared by D and DT behaviours --- */
+
+typedef struct
+{
+  mup_gtpu_t g;
+  uint32_t inner_off;
+  uint32_t sa4, da4; /* IPv4 outer (GTP4) */
+  uint8_t tos;
+} mup_gtp_in_t;
+
+static inline int
+mup_parse_gtp4 (const uint8_t *b, uint32_t len, mup_gtp_in_t *o)
+{
+  uint32_t ihl, tot, ulen;
+  const uint8_t *u;
+  if (MUP_UNLIKELY (len < 20))
+    return MUP_E_TRUNC_IP4;
+  if (MUP_UNLIKELY ((b[0] >> 4) != 4 || (b[0] & 15) < 5))
+    return MUP_E_BAD_IP4;
+  ihl = (b[0] & 15) * 4u;
+  tot = mup_rd16 (b + 2);
+  if (MUP_UNLIKELY (tot > len))
+    return MUP_E_TRUNC_IP4;
+  if (MUP_UNLIKELY (tot < ihl))
+    return MUP_E_BAD_IP4;
+  if (MUP_UNLIKELY (mup_rd16 (b + 6) & 0x3fff))
+    return MUP_E_IP4_FRAGMENT;
+  if (MUP_UNLIKELY (b[9] != 17))
+    return MUP_E_NOT_GTPU;
+  if (MUP_UNLIKELY (tot < ihl + 8))
+    return MUP_E_BAD_UDP_LEN;
+  u = b + ihl;
+  if (MUP_UNLIKELY (mup_rd16 (u + 2) != MUP_GTPU_PORT))
+    return MUP_E_NOT_GTPU;
+  ulen = mup_rd16 (u + 4);
+  if (MUP_UNLIKELY (ulen < 8 || ulen > tot - ihl))
+    return MUP_E_BAD_UDP_LEN;
+  {
+    int e = mup_gtpu_parse (u + 8, ulen - 8, &o->g);
+    if (MUP_UNLIKELY (e))
+      return e;
+  }
+  o->inner_off = ihl + 8 + o->g.hdr_len;
+  o->sa4 = mup_rd32 (b + 12);
+  o->da4 = mup_rd32 (b + 16);
+  o->tos = b[1];
+  return MUP_E_NONE;
+}
+
+static inline int
+mup_parse_gtp6 (const uint8_t *b, uint32_t len, mup_ip6_info_t *ip,
+		mup_gtp_in_t *o)
+{
+  uint32_t ulen;
+  const uint8_t *u;
+  int e = mup_ip6_parse (b, len, ip);
+  if (MUP_UNLIKELY (e))
+    return e;
+  /* the GTP-U packet must be addressed to this SID: no segments left */
+  if (MUP_UNLIKELY (ip->sl != 0))
+    return MUP_E_BAD_SL;
+  if (MUP_UNLIKELY (ip->upper_nh != 17))
+    return MUP_E_NOT_GTPU;
+  if (MUP_UNLIKELY (ip->upper_off + 8u > ip->end))
+    return MUP_E_BAD_UDP_LEN;
+  u = b + ip->upper_off;
+  if (MUP_UNLIKELY (mup_rd16 (u + 2) != MUP_GTPU_PORT))
+    return MUP_E_NOT_GTPU;
+  ulen = mup_rd16 (u + 4);
+  if (MUP_UNLIKELY (ulen < 8 || ulen > (uint32_t) (ip->end - ip->upper_off)))
+    return MUP_E_BAD_UDP_LEN;
+  e = mup_gtpu_parse (u + 8, ulen - 8, &o->g);
+  if (MUP_UNLIKELY (e))
+    return e;
+  o->inner_off = ip->upper_off + 8u + o->g.hdr_len;
+  o->tos = (uint8_t) (mup_rd32 (b) >> 20);
+  return MUP_E_NONE;
+}
+
+/* Exact-match table lookup (End.MAP, Type 2 sessions); value or NULL. */
+static inline const uint8_t *
+mup_map_find (const mup_map_table_t *t, const uint8_t key[16])
+{
+  uint32_t i, h;
+  if (!t || !t->slots)
+    return 0;
+  h = mup_map_hash (key);
+  for (i = 0; i <= t->mask; i++)
+    {
+      const mup_map_slot_t *sl = &t->slots[(h + i) & t->mask];
+      if (!sl->used)
+	return 0;
+      if (sl->used == 1 && memcmp (sl->key, key, 16) == 0)
+	return sl->val;
+    }
+  return 0;
+}
+
+/* ---- H.M.GTP4.D (RFC 9433 section 6.7) ----
+ *
+ * GTP-U/IPv4 in, SRv6 out.  Last SID = destination prefix (dst_len bits) |
+ * IPv4 DA (32) | Args.Mob.Session (40) | zero pad; IPv6 SA = source prefix
+ * (src_len bits) | IPv4 SA (32) | template bits.  With a Type 2 session
+ * table, a (N3 address, TEID) hit sends to its direct segment instead.
+ */
+static inline void
+mup_h_m_gtp4_d (const mup_sid_t *s, mup_pkt_t *p)
+{
+  mup_gtp_in_t in;
+  uint8_t nh, *h;
+  uint32_t teid;
+  uint8_t u;
+  MUP_CHECK (p, mup_parse_gtp4 (p->data, p->len, &in));
+  MUP_CHECK (p, mup_inner_nh (s->nh, &in.g, p->data + in.inner_off, &nh));
+  teid = mup_gtpu_args_teid (&in.g);
+  u = (s->flags & MUP_F_U_PDU_TYPE) ? (in.g.psc_pdu_type & 1) : 0;
+
+  if (s->t2st && in.g.tag == MUP_TAG_DATA)
+    {
+      /* Type 2 Session Transformed: (N3 endpoint, uplink TEID) -> segment */
+      uint8_t key[16] = { 0 };
+      const uint8_t *seg;
+      mup_wr32 (key, in.da4);
+      mup_wr32 (key + 4, in.g.teid);
+      seg = mup_map_find (s->t2st, key);
+      if (seg)
+	{
+	  uint32_t inner_len = in.g.pdu_len;
+	  mup_u128 sa;
+	  if (MUP_UNLIKELY (in.inner_off + p->headroom < 40))
+	    MUP_DROP (p, MUP_E_NO_HEADROOM);
+	  h = p->data + in.inner_off - 40;
+	  memcpy (h, s->encap, 8);
+	  mup_wr16 (h + 4, (uint16_t) inner_len);
+	  h[6] = nh;
+	  sa = mup_put_bits (mup_ld128 (s->src6), s->src_len, 32, in.sa4);
+	  mup_st128 (h + 8, sa);
+	  memcpy (h + 24, seg, 16);
+	  mup_move (p, (int32_t) in.inner_off - 40, 40 + inner_len);
+	  mup_fwd (s, p, MUP_NEXT_IP6);
+	  return;
+	}
+    }
+
+  {
+    mup_u128 sid, sa;
+    uint8_t *slot;
+    h = mup_push_encap (s, p, in.inner_off, in.g.pdu_len, nh, in.g.tag);
+    if (MUP_UNLIKELY (!h))
+      MUP_DROP (p, MUP_E_NO_HEADROOM);
+    sa = mup_put_bits (mup_ld128 (s->src6), s->src_len, 32, in.sa4);
+    mup_st128 (h + 8, sa);
+    slot = mup_args_slot (s, h);
+    sid = mup_put_bits (mup_ld128 (slot), s->dst_len, 32, in.da4);
+    sid = mup_put_bits (sid, s->dst_len + 32u, MUP_ARGS_BITS,
+			mup_args_pack (in.g.qfi, in.g.rqi, u, teid));
+    mup_store_args_sid (s, h, sid);
+    mup_fwd (s, p, MUP_NEXT_IP6);
+  }
+}
+
+/* ---- End.M.GTP6.D / End.M.GTP6.D.Di (RFC 9433 sections 6.3, 6.4) ----
+ *
+ * GTP-U/IPv6 in, SRv6 out.  Args.Mob.Session at bit dst_len of the args
+ * SID.  D.Di keeps the original IPv6 SA and appends the original DA as
+ * SRH[0], so that a far End.M.GTP6.E (Segments Left 1) rebuilds GTP-U.
+ */
+static inline void
+mup_end_m_gtp6_d (const mup_sid_t *s, mup_pkt_t *p, int di)
+{
+  mup_ip6_info_t ip;
+  mup_gtp_in_t in;
+  uint8_t nh, *h, u, sa[16], da[16];
+  mup_u128 sid;
+  uint8_t *slot;
+  MUP_CHECK (p, mup_parse_gtp6 (p->data, p->len, &ip, &in));
+  MUP_CHECK (p, mup_inner_nh (s->nh, &in.g, p->data + in.inner_off, &nh));
+  u = (s->flags & MUP_F_U_PDU_TYPE) ? (in.g.psc_pdu_type & 1) : 0;
+  if (di)
+    {
+      memcpy (sa, p->data + 8, 16);
+      memcpy (da, p->data + 24, 16);
+    }
+  h = mup_push_encap (s, p, in.inner_off, in.g.pdu_len, nh, in.g.tag);
+  if (MUP_UNLIKELY (!h))
+    MUP_DROP (p, MUP_E_NO_HEADROOM);
+  if (di)
+    {
+      memcpy (h + 8, sa, 16);
+      memcpy (h + 48, da, 16); /* SRH[0] = original destination */
+    }
+  slot = mup_args_slot (s, h);
+  sid = mup_put_bits (mup_ld128 (slot), s->dst_len, MUP_ARGS_BITS,
+		      mup_args_pack (in.g.qfi, in.g.rqi, u,
+				     mup_gtpu_args_teid (&in.g)));
+  mup_store_args_sid (s, h, sid);
+  mup_fwd (s, p, MUP_NEXT_IP6);
+}
+
+/* Message type, TEID and sequence of the GTP-U message for an SRH tag. */
+static inline int
+mup_tag_to_gtpu (uint16_t tag, uint32_t args_teid, uint8_t *type,
+		 uint32_t *teid, uint16_t *seq, int *with_seq)
+{
+  *with_seq = 0;
+  *seq = 0;
+  *teid = args_teid;
+  switch (tag)
+    {
+    case MUP_TAG_DATA:
+      *type = MUP_GTPU_GPDU;
+      return MUP_E_NONE;
+    case MUP_TAG_END_MARKER:
+      *type = MUP_GTPU_END_MARKER;
+      return MUP_E_NONE;
+    case MUP_TAG_ECHO_REQUEST:
+      *type = MUP_GTPU_ECHO_REQUEST;
+      break;
+    case MUP_TAG_ECHO_REPLY:
+      *type = MUP_GTPU_ECHO_REPLY;
+      break;
+    case MUP_TAG_ERROR_IND:
+      *type = MUP_GTPU_ERROR_IND;
+      break;
+    default:
+      return MUP_E_BAD_GTPU_TYPE;
+    }
+  *with_seq = 1;
+  *seq = (uint16_t) (args_teid >> 16);
+  *teid = 0;
+  return MUP_E_NONE;
+}
+
+/* ---- End.M.GTP4.E / End.M.GTP6.E (RFC 9433 sections 6.5, 6.6) ----
+ *
+ * SRv6 in, GTP-U out.  GTP4.E: IPv4 DA and args from the active SID at
+ * sid_len; IPv4 SA from the IPv6 SA at src_len (or fixed); Segments Left 0
+ * or no SRH.  GTP6.E: args at sid_len; GTP-U DA = SRH[0]; must be
+ * penultimate (Segments Left 1); UDP checksum always computed.
+ */
+static inline void
+mup_end_m_gtp_e (const mup_sid_t *s, mup_pkt_t *p, int is_ip6)
+{
+  mup_ip6_info_t ip;
+  uint8_t *b = p->data, *h, *udp, type, gnb[16], sa6[16];
+  uint32_t inner_off, inner_len, teid, ip4_sa = 0, ip4_da = 0, vtf, hl;
+  uint32_t gl, out;
+  uint16_t tag = 0, seq, sport;
+  uint64_t args;
+  uint8_t qfi, r, ubit, pdu_type, hlim;
+  int with_seq, with_psc;
+  mup_u128 da;
+  uint8_t gtp[16];
+
+  MUP_CHECK (p, mup_ip6_parse (b, p->len, &ip));
+  if (is_ip6)
+    {
+      if (MUP_UNLIKELY (!ip.has_srh))
+	MUP_DROP (p, MUP_E_NO_SRH);
+      if (MUP_UNLIKELY (ip.sl != 1))
+	MUP_DROP (p, MUP_E_BAD_SL);
+    }
+  else if (MUP_UNLIKELY (ip.sl != 0))
+    MUP_DROP (p, MUP_E_BAD_SL);
+  hlim = b[7];
+  if (MUP_UNLIKELY (hlim <= 1))
+    MUP_DROP (p, MUP_E_HOP_LIMIT);
+  if (ip.has_srh)
+    tag = mup_rd16 (b + ip.srh_off + 6);
+  inner_off = ip.upper_off;
+  inner_len = ip.end - inner_off;
+  if (tag == MUP_TAG_DATA &&
+      MUP_UNLIKELY ((ip.upper_nh != 4 && ip.upper_nh != 41) || !inner_len))
+    MUP_DROP (p, MUP_E_BAD_INNER);
+
+  da = mup_ld128 (b + 24);
+  if (is_ip6)
+    args = mup_get_bits (da, s->sid_len, MUP_ARGS_BITS);
+  else
+    {
+      ip4_da = (uint32_t) mup_get_bits (da, s->sid_len, 32);
+      args = mup_get_bits (da, s->sid_len + 32u, MUP_ARGS_BITS);
+      ip4_sa = (s->flags & MUP_F_FIXED_SRC4) ?
+		 mup_rd32 ((const uint8_t *) &s->src4) :
+		 (uint32_t) mup_get_bits (mup_ld128 (b + 8), s->src_len, 32);
+    }
+  qfi = (uint8_t) (args >> 34) & 0x3f;
+  r = (uint8_t) (args >> 33) & 1;
+  ubit = (uint8_t) (args >> 32) & 1;
+  MUP_CHECK (p, mup_tag_to_gtpu (tag, (uint32_t) args, &type, &teid, &seq,
+				 &with_seq));
+  pdu_type = (s->flags & MUP_F_U_PDU_TYPE) ? ubit : s->pdu_type;
+  with_psc = !(s->flags & MUP_F_NO_PSC) && (qfi || r) &&
+	     (type == MUP_GTPU_GPDU || type == MUP_GTPU_END_MARKER);
+  gl = mup_gtpu_build (gtp, type, teid, seq, with_seq, with_psc, pdu_type, qfi,
+		       r, inner_len);
+  sport = tag == MUP_TAG_DATA ? mup_entropy_port (b + inner_off, inner_len) :
+				MUP_GTPU_PORT;
+  vtf = mup_rd32 (b);
+  if (is_ip6)
+    {
+      memcpy (gnb, b + ip.srh_off + 8, 16);
+      memcpy (sa6, (s->flags & MUP_F_FIXED_SRC6) ? s->src6 : b + 8, 16);
+    }
+
+  hl = is_ip6 ? 40 : 20;
+  out = hl + 8 + gl;
+  if (MUP_UNLIKELY (inner_off + p->headroom < out))
+    MUP_DROP (p, MUP_E_NO_HEADROOM);
+  h = b + inner_off - out;
+  udp = h + hl;
+  memcpy (udp + 8, gtp, gl);
+  mup_wr16 (udp, sport);
+  mup_wr16 (udp + 2, MUP_GTPU_PORT);
+  mup_wr16 (udp + 4, (uint16_t) (8 + gl + inner_len));
+  udp[6] = udp[7] = 0;
+  if (is_ip6)
+    {
+      mup_wr32 (h, vtf);
+      mup_wr16 (h + 4, (uint16_t) (8 + gl + inner_len));
+      h[6] = 17;
+      h[7] = hlim - 1;
+      memcpy (h + 8, sa6, 16);
+      memcpy (h + 24, gnb, 16);
+      mup_udp6_set_csum (h, udp, 8 + gl + inner_len);
+    }
+  else
+    {
+      h[0] = 0x45;
+      h[1] = (uint8_t) (vtf >> 20); /* traffic class -> DSCP/ECN */
+      mup_wr16 (h + 2, (uint16_t) (out + inner_len));
+      h[4] = h[5] = 0;
+      h[6] = h[7] = 0;
+      h[8] = hlim - 1;
+      h[9] = 17;
+      mup_wr32 (h + 12, ip4_sa);
+      mup_wr32 (h + 16, ip4_da);
+      mup_ip4_set_csum (h);
+      if (s->flags & MUP_F_UDP4_CSUM)
+	mup_udp4_set_csum (h, udp, 8 + gl + inner_len);
+    }
+  mup_move (p, (int32_t) inner_off - (int32_t) out, out + inner_len);
+  mup_fwd (s, p, is_ip6 ? MUP_NEXT_IP6 : MUP_NEXT_IP4);
+}
+
+/* ---- GTP4/GTP6 .DT4/.DT6/.DT46 (VPP srv6-mobile extras) ----
+ * GTP-U decapsulation and lookup of the inner packet in fib_index.
+ * Control messages are terminated here and counted. */
+static inline void
+mup_gtp_dt (const mup_sid_t *s, mup_pkt_t *p, int is_ip6, int af)
+{
+  mup_ip6_info_t ip;
+  mup_gtp_in_t in;
+  const uint8_t *inner;
+  uint8_t v;
+  if (is_ip6)
+    MUP_CHECK (p, mup_parse_gtp6 (p->data, p->len, &ip, &in));
+  else
+    MUP_CHECK (p, mup_parse_gtp4 (p->data, p->len, &in));
+  if (in.g.tag != MUP_TAG_DATA)
+    MUP_DROP (p, MUP_E_GTPU_CONTROL);
+  if (MUP_UNLIKELY (in.g.pdu_len == 0))
+    MUP_DROP (p, MUP_E_BAD_INNER);
+  inner = p->data + in.inner_off;
+  v = inner[0] >> 4;
+  if (MUP_UNLIKELY (v != 4 && v != 6))
+    MUP_DROP (p, MUP_E_BAD_INNER);
+  if (MUP_UNLIKELY ((af == 4 && v != 4) || (af == 6 && v != 6)))
+    MUP_DROP (p, MUP_E_INNER_AF);
+  mup_move (p, (int32_t) in.inner_off, in.g.pdu_len);
+  mup_fwd (s, p, v == 4 ? MUP_NEXT_IP4 : MUP_NEXT_IP6);
+}
+
+/* ---- End (RFC 8986 section 4.1) ---- */
+static inline void
+mup_end (const mup_sid_t *s, mup_pkt_t *p)
+{
+  mup_ip6_info_t ip;
+  uint8_t *b = p->data, sl;
+  MUP_CHECK (p, mup_ip6_parse (b, p->len, &ip));
+  if (MUP_UNLIKELY (!ip.has_srh))
+    MUP_DROP (p, MUP_E_NO_SRH);
+  if (MUP_UNLIKELY (ip.sl == 0))
+    MUP_DROP (p, MUP_E_BAD_SL);
+  if (MUP_UNLIKELY (b[7] <= 1))
+    MUP_DROP (p, MUP_E_HOP_LIMIT);
+  sl = ip.sl - 1;
+  b[ip.srh_off + 3] = sl;
+  memcpy (b + 24, b + ip.srh_off + 8 + 16 * sl, 16);
+  b[7]--;
+  mup_fwd (s, p, MUP_NEXT_IP6);
+}
+
+/* ---- End.DT4 / End.DT6 / End.DT46 (RFC 8986 sections 4.6-4.8) ---- */
+static inline void
+mup_end_dt (const mup_sid_t *s, mup_pkt_t *p, int af)
+{
+  mup_ip6_info_t ip;
+  uint8_t nh;
+  MUP_CHECK (p, mup_ip6_parse (p->data, p->len, &ip));
+  if (MUP_UNLIKELY (ip.sl != 0))
+    MUP_DROP (p, MUP_E_BAD_SL);
+  nh = ip.upper_nh;
+  if (MUP_UNLIKELY ((nh != 4 && nh != 41) || ip.upper_off >= ip.end))
+    MUP_DROP (p, MUP_E_BAD_INNER);
+  if (MUP_UNLIKELY ((af == 4 && nh != 4) || (af == 6 && nh != 41)))
+    MUP_DROP (p, MUP_E_INNER_AF);
+  mup_move (p, ip.upper_off, ip.end - ip.upper_off);
+  mup_fwd (s, p, nh == 4 ? MUP_NEXT_IP4 : MUP_NEXT_IP6);
+}
+
+/* ---- End.MAP (RFC 9433 section 6.2) ---- */
+static inline void
+mup_end_map (const mup_sid_t *s, mup_pkt_t *p)
+{
+  mup_ip6_info_t ip;
+  uint8_t *b = p->data;
+  const uint8_t *to;
+  MUP_CHECK (p, mup_ip6_parse (b, p->len, &ip));
+  if (MUP_UNLIKELY (b[7] <= 1))
+    MUP_DROP (p, MUP_E_HOP_LIMIT);
+  to = mup_map_find (s->map, b + 24);
+  if (MUP_UNLIKELY (!to))
+    MUP_DROP (p, MUP_E_NO_MAPPING);
+  memcpy (b + 24, to, 16);
+  b[7]--;
+  mup_fwd (s, p, MUP_NEXT_IP6);
+}
+
+/* ---- End.Limit (RFC 9433 section 6.8) ----
+ * The SID carries | locator (sid_len) | group id | limit rate |; flows of a
+ * group share one token bucket.  Within the rate the packet is processed
+ * as End. */
+static inline void
+mup_end_limit (const mup_sid_t *s, mup_pkt_t *p, uint64_t now_ns)
+{
+  mup_u128 da;
+  uint64_t group, rate, pps, add;
+  mup_bucket_t *bk;
+  if (MUP_UNLIKELY (p->len < 40 || (p->data[0] >> 4) != 6))
+    MUP_DROP (p, p->len < 40 ? MUP_E_TRUNC_IP6 : MUP_E_BAD_IP6);
+  da = mup_ld128 (p->data + 24);
+  group = mup_get_bits (da, s->sid_len, s->limit_group_bits);
+  rate = mup_get_bits (da, s->sid_len + s->limit_group_bits,
+		       s->limit_rate_bits);
+  bk = &s->buckets[group & (s->n_buckets - 1)];
+  pps = rate * s->limit_unit_pps;
+  if (now_ns > bk->last_ns)
+    {
+      add = (now_ns - bk->last_ns) * pps / 1000000u; /* milli-packets */
+      bk->tokens_milli += add;
+      if (bk->tokens_milli > bk->burst_milli)
+	bk->tokens_milli = bk->burst_milli;
+      bk->last_ns = now_ns;
+    }
+  if (bk->tokens_milli < 1000)
+    MUP_DROP (p, MUP_E_RATE_LIMITED);
+  bk->tokens_milli -= 1000;
+  mup_end (s, p);
+}
+
+/* Session table hash: the first 8 key octets, multiplicative. */
+static inline uint32_t
+mup_sess_hash (const uint8_t key[16])
+{
+  uint64_t k;
+  memcpy (&k, key, 8);
+  return (uint32_t) ((k * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
+/* Reader side of the atomic handover (see mup_sess_table_t). */
+static inline const mup_t1st_t *
+mup_sess_find (const mup_sess_table_t *t, const uint8_t key[16])
+{
+  uint32_t i, h = mup_sess_hash (key);
+  for (i = 0; i <= t->mask; i++)
+    {
+      const mup_sess_slot_t *sl = &t->slots[(h + i) & t->mask];
+      if (!sl->used)
+	return 0;
+      if (sl->used == 1 && memcmp (sl->key, key, 8) == 0)
+	return &sl->val[__atomic_load_n (&sl->sel, __ATOMIC_ACQUIRE) & 1];
+    }
+  return 0;
+}
+
+/* ---- H.Encaps (RFC 8986 section 5.1) and H.M.T1ST ----
+ * H.M.T1ST: the N6-side PE of the MUP architecture.  The UE address picks
+ * a Type 1 Session Transformed; its gNB IPv4 address and Args.Mob.Session
+ * are stamped into the policy's last SID (the End.M.GTP4.E layout). */
+static inline void
+mup_h_encaps (const mup_sid_t *s, mup_pkt_t *p, int t1st)
+{
+  uint8_t *b = p->data, *h, nh, key[16] = { 0 };
+  uint32_t ilen;
+  const mup_t1st_t *ses = 0;
+  if (MUP_UNLIKELY (p->len < 20))
+    MUP_DROP (p, MUP_E_BAD_INNER);
+  if ((b[0] >> 4) == 4)
+    {
+      ilen = mup_rd16 (b + 2);
+      if (MUP_UNLIKELY ((b[0] & 15) < 5 || ilen < 20 || ilen > p->len))
+	MUP_DROP (p, MUP_E_BAD_IP4);
+      nh = 4;
+      memcpy (key, b + 16, 4);
+    }
+  else if ((b[0] >> 4) == 6)
+    {
+      if (MUP_UNLIKELY (p->len < 40))
+	MUP_DROP (p, MUP_E_TRUNC_IP6);
+      ilen = 40u + mup_rd16 (b + 4);
+      if (MUP_UNLIKELY (ilen > p->len))
+	MUP_DROP (p, MUP_E_TRUNC_IP6);
+      nh = 41;
+      memcpy (key, b + 24, 8);
+    }
+  else
+    MUP_DROP (p, MUP_E_BAD_INNER);
+  if (t1st)
+    {
+      ses = mup_sess_find (s->t1st, key);
+      if (MUP_UNLIKELY (!ses))
+	MUP_DROP (p, MUP_E_NO_SESSION);
+    }
+  h = mup_push_encap (s, p, 0, ilen, nh, MUP_TAG_DATA);
+  if (MUP_UNLIKELY (!h))
+    MUP_DROP (p, MUP_E_NO_HEADROOM);
+  if (ses)
+    {
+      uint8_t *slot = mup_args_slot (s, h);
+      mup_u128 sid = mup_ld128 (slot);
+      sid = mup_put_bits (sid, s->dst_len, 32, mup_rd32 (ses->gnb));
+      sid = mup_put_bits (sid, s->dst_len + 32u, MUP_ARGS_BITS,
+			  mup_args_pack (ses->qfi, ses->rqi, 0, ses->teid));
+      mup_store_args_sid (s, h, sid);
+    }
+  mup_fwd (s, p, MUP_NEXT_IP6);
+}
+
+/* One behaviour over a vector: the switch is outside the packet loop. */
+static inline void
+mup_run_inline (const mup_sid_t *s, mup_pkt_t *pk, uint32_t n,
+		uint64_t now_ns)
+{
+  uint32_t i;
+#define LOOP(stmt)                                                            \
+  for (i = 0; i < n; i++)                                                     \
+    {                                                                         \
+      mup_pkt_t *p = &pk[i];                                                  \
+      stmt;                                                                   \
+    }                                                                         \
+  break
+  switch (s->behavior)
+    {
+    case MUP_B_H_M_GTP4_D:
+      LOOP (mup_h_m_gtp4_d (s, p));
+    case MUP_B_END_M_GTP4_E:
+      LOOP (mup_end_m_gtp_e (s, p, 0));
+    case MUP_B_END_M_GTP6_E:
+      LOOP (mup_end_m_gtp_e (s, p, 1));
+    case MUP_B_END_M_GTP6_D:
+      LOOP (mup_end_m_gtp6_d (s, p, 0));
+    case MUP_B_END_M_GTP6_D_DI:
+      LOOP (mup_end_m_gtp6_d (s, p, 1));
+    case MUP_B_GTP4_DT4:
+      LOOP (mup_gtp_dt (s, p, 0, 4));
+    case MUP_B_GTP4_DT6:
+      LOOP (mup_gtp_dt (s, p, 0, 6));
+    case MUP_B_GTP4_DT46:
+      LOOP (mup_gtp_dt (s, p, 0, 46));
+    case MUP_B_GTP6_DT4:
+      LOOP (mup_gtp_dt (s, p, 1, 4));
+    case MUP_B_GTP6_DT6:
+      LOOP (mup_gtp_dt (s, p, 1, 6));
+    case MUP_B_GTP6_DT46:
+      LOOP (mup_gtp_dt (s, p, 1, 46));
+    case MUP_B_END:
+      LOOP (mup_end (s, p));
+    case MUP_B_END_DT4:
+      LOOP (mup_end_dt (s, p, 4));
+    case MUP_B_END_DT6:
+      LOOP (mup_end_dt (s, p, 6));
+    case MUP_B_END_DT46:
+      LOOP (mup_end_dt (s, p, 46));
+    case MUP_B_END_MAP:
+      LOOP (mup_end_map (s, p));
+    case MUP_B_END_LIMIT:
+      LOOP (mup_end_limit (s, p, now_ns));
+    case MUP_B_H_ENCAPS:
+      LOOP (mup_h_encaps (s, p, 0));
+    case MUP_B_H_T1ST:
+      LOOP (mup_h_encaps (s, p, 1));
+    default:
+      for (i = 0; i < n; i++)
+	{
+	  pk[i].next = MUP_NEXT_DROP;
+	  pk[i].error = MUP_E_NO_SID;
+	}
+    }
+#undef LOOP
+}
+
+#endif /* MUP_CORE_BEHAVIORS_H */
