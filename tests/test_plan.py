@@ -1,0 +1,241 @@
+"""The planner: exact op lists, ordering, and "apply the plan, plan again,
+get nothing" (hypothesis over the fixtures and random subsets)."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mupvpp.config import load_intent
+from mupvpp.model import Intent, Node
+from mupvpp.plan import Op, apply_ops, format_plan, ops_to_json, plan, refs, state
+
+HERE = Path(__file__).parent
+LAB = load_intent(HERE.parent / "examples" / "lab.yaml")
+FIXTURES = [LAB] + [
+    load_intent(p) for p in sorted((HERE / "intent" / "good").glob("*.yaml"))
+]
+
+
+def acts(ops):
+    return [(op.action, op.kind, op.key) for op in ops]
+
+
+def test_empty_state_creates_everything_in_order():
+    ops = plan(LAB, None)
+    assert acts(ops) == [
+        ("add", "policy", "to-gtp4e"),
+        ("add", "policy", "to-gtp6e"),
+        ("add", "policy", "to-pe"),
+        ("add", "sid", "uplink-gtp4"),
+        ("add", "sid", "gtp4e"),
+        ("add", "sid", "gtp6d"),
+        ("add", "sid", "gtp6d-di"),
+        ("add", "sid", "gtp6e"),
+        ("add", "sid", "end"),
+        ("add", "sid", "dt4"),
+        ("add", "sid", "dt6"),
+        ("add", "sid", "map"),
+        ("add", "sid", "limit"),
+        ("add", "sid", "downlink"),
+        ("add", "sid", "gtp4-dt4"),
+        ("add", "type1", "10.10.0.1/32"),
+        ("add", "type1", "10.10.0.2/32"),
+        ("add", "type2", "192.0.2.100/512"),
+    ]
+    assert all(op.old is None for op in ops)
+    assert plan(LAB, apply_ops(None, ops)) == []
+
+
+def test_same_intent_no_ops_even_if_lines_moved():
+    moved = dataclasses.replace(
+        LAB, sids=tuple(dataclasses.replace(s, line=s.line + 5) for s in LAB.sids)
+    )
+    assert plan(moved, LAB) == []
+
+
+def test_empty_desired_deletes_in_dependency_order():
+    ops = plan(Intent(node=Node()), LAB)
+    kinds = [op.kind for op in ops]
+    assert kinds == ["type1"] * 2 + ["type2"] + ["sid"] * 12 + ["policy"] * 3
+    assert all(op.action == "del" and op.obj is None for op in ops)
+    assert ops[0] == Op("del", "type1", "10.10.0.1/32", None, LAB.type1[0])
+
+
+def test_handover_is_a_replace():
+    t = LAB.type1[0]
+    moved = dataclasses.replace(
+        t, gnb=ipaddress.ip_address("192.0.2.11"), teid=0x102, line=99
+    )
+    desired = dataclasses.replace(LAB, type1=(moved, LAB.type1[1]))
+    ops = plan(desired, LAB)
+    assert ops == [Op("replace", "type1", "10.10.0.1/32", moved, t)]
+    assert format_plan(ops).splitlines() == [
+        "~ type1 10.10.0.1/32 (gnb 192.0.2.10 -> 192.0.2.11, teid 0x100 -> 0x102)",
+        "Plan: 0 to add, 1 to replace, 0 to delete.",
+    ]
+
+
+def test_policy_change_replaces_its_sids():
+    p = LAB.policy("to-gtp6e")
+    p2 = dataclasses.replace(p, segments=(ipaddress.ip_address("fc00:0:6e::"),))
+    desired = dataclasses.replace(
+        LAB, policies=tuple(p2 if x is p else x for x in LAB.policies)
+    )
+    assert acts(plan(desired, LAB)) == [
+        ("replace", "policy", "to-gtp6e"),
+        ("replace", "sid", "gtp6d"),
+        ("replace", "sid", "gtp6d-di"),
+    ]
+
+
+def test_sid_moved_to_new_policy_orders_around_it():
+    """New policy created before the SID replace; old one deleted after."""
+    old_p = LAB.policy("to-pe")
+    new_p = dataclasses.replace(old_p, name="to-pe2")
+    sid = LAB.sid("gtp6d")
+    current = dataclasses.replace(
+        LAB,
+        sids=tuple(
+            dataclasses.replace(s, policy="to-pe") if s is sid else s for s in LAB.sids
+        ),
+    )
+    desired = dataclasses.replace(
+        current,
+        policies=tuple(new_p if p is old_p else p for p in LAB.policies),
+        sids=tuple(
+            dataclasses.replace(s, policy="to-pe2") if s.name == "gtp6d" else s
+            for s in current.sids
+        ),
+    )
+    assert acts(plan(desired, current)) == [
+        ("add", "policy", "to-pe2"),
+        ("replace", "sid", "gtp6d"),
+        ("del", "policy", "to-pe"),
+    ]
+
+
+def test_mixed_plan_exact():
+    desired = dataclasses.replace(
+        LAB,
+        sids=tuple(s for s in LAB.sids if s.name != "map"),
+        type1=(dataclasses.replace(LAB.type1[0], qfi=5),),
+    )
+    current = dataclasses.replace(LAB, policies=LAB.policies[:2], type2=())
+    ops = plan(desired, current)
+    assert acts(ops) == [
+        ("del", "type1", "10.10.0.2/32"),
+        ("del", "sid", "map"),
+        ("replace", "type1", "10.10.0.1/32"),
+        ("add", "policy", "to-pe"),
+        ("add", "type2", "192.0.2.100/512"),
+    ]
+    text = format_plan(ops).splitlines()
+    assert text[0] == (
+        "- type1 10.10.0.2/32 (gnb 192.0.2.10 teid 0x101 qfi 9 via downlink)"
+    )
+    assert text[1] == "- sid map (end.map fc00:0:3a::/64)"
+    assert text[2] == "~ type1 10.10.0.1/32 (qfi 9 -> 5)"
+    assert text[-1] == "Plan: 2 to add, 1 to replace, 2 to delete."
+
+
+def test_ops_to_json():
+    ops = plan(LAB, None)
+    js = ops_to_json(ops)
+    assert js[4] == {
+        "action": "add",
+        "kind": "sid",
+        "key": "gtp4e",
+        "obj": {
+            "name": "gtp4e",
+            "behavior": "end.m.gtp4.e",
+            "prefix": "fc00:0:4e::/48",
+            "policy": None,
+            "fib_table": 0,
+            "source_prefix": None,
+            "ipv4_source_len": 64,
+            "ipv4_source": None,
+            "source": None,
+            "inner": "detect",
+            "pdu_type": None,
+            "always_srh": False,
+            "maps": [],
+            "limit": {"group_bits": 0, "rate_bits": 0, "unit_pps": 1000},
+            "line": 30,
+        },
+        "old": None,
+    }
+    assert js[-1]["obj"]["teid"] == 0x200
+    assert format_plan([]) == "No changes: the data plane matches the intent."
+
+
+# -- property: apply the plan, plan again, get nothing -----------------------
+
+
+def _pool():
+    objs = {"policy": [], "sid": [], "type1": [], "type2": []}
+    for i in FIXTURES:
+        objs["policy"] += i.policies
+        objs["sid"] += i.sids
+        objs["type1"] += i.type1
+        objs["type2"] += i.type2
+    # same keys, other contents: replacements and handovers
+    objs["type1"] += [dataclasses.replace(t, teid=t.teid ^ 1) for t in LAB.type1]
+    objs["sid"] += [dataclasses.replace(s, fib_table=7) for s in LAB.sids]
+    objs["policy"] += [dataclasses.replace(p, args_len=None) for p in LAB.policies]
+    return objs
+
+
+POOL = _pool()
+
+
+@st.composite
+def intents(draw):
+    kw = {}
+    for kind, field in (
+        ("policy", "policies"),
+        ("sid", "sids"),
+        ("type1", "type1"),
+        ("type2", "type2"),
+    ):
+        chosen = draw(st.lists(st.sampled_from(POOL[kind]), max_size=12))
+        kw[field] = tuple(chosen)
+    # one object per key, as a validated intent has
+    tmp = Intent(node=Node(), **kw)
+    st_ = state(tmp)
+    return Intent(
+        node=Node(),
+        policies=tuple(st_["policy"].values()),
+        sids=tuple(st_["sid"].values()),
+        type1=tuple(st_["type1"].values()),
+        type2=tuple(st_["type2"].values()),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(desired=intents(), current=st.one_of(st.none(), intents()))
+def test_plan_is_idempotent(desired, current):
+    ops = plan(desired, current)
+    after = apply_ops(current, ops)
+    assert plan(desired, after) == []
+    assert state(after) == state(desired)
+    # dependencies hold at every step: what an op points at exists by then,
+    # and nothing still points at a deleted object unless the desired state
+    # itself does (random intents need not be consistent)
+    want = state(desired)
+    sim = current
+    for op in ops:
+        sim = apply_ops(sim, [op])
+        now = state(sim)
+        for kind, key in refs(op.kind, op.obj):
+            if key in want[kind]:
+                assert key in now[kind], (op, kind, key)
+        if op.action == "del":
+            for kind, objs in now.items():
+                for k, o in objs.items():
+                    if (op.kind, op.key) in refs(kind, o):
+                        assert k in want[kind] and want[kind][k] == o, (op, k)
