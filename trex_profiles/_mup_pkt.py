@@ -30,6 +30,7 @@ import argparse
 import ipaddress
 import struct
 
+from scapy.layers.inet6 import IPv6
 from trex.stl.api import (
     IP,
     UDP,
@@ -44,7 +45,6 @@ from trex.stl.api import (
     STLVmFlowVar,
     STLVmWrFlowVar,
 )
-from scapy.layers.inet6 import IPv6
 
 GTPU_PORT = 2152
 FCS = 4  # TRex frame sizes count the Ethernet FCS, the template does not
@@ -104,9 +104,7 @@ def parse(p, tunables, kwargs):
     return p.parse_args(argv)
 
 
-def gtpu_header(
-    msg_type, teid, payload_len, psc=False, qfi=0, pdu_type=1, seq=None
-):
+def gtpu_header(msg_type, teid, payload_len, psc=False, qfi=0, pdu_type=1, seq=None):
     """GTP-U header bytes (TS 29.281 section 5.1).
 
      0               1               2               3
@@ -163,12 +161,22 @@ def ue_vars(start, n_ue, addr_off, sport_off, is_ip6, inner_l3_off, name="ue"):
     alen = 16 if is_ip6 else 4
     return [
         STLVmFlowVar(
-            name=name, size=2, op="inc", min_value=low,
-            max_value=low + n_ue - 1, init_value=low, split_to_cores=False,
+            name=name,
+            size=2,
+            op="inc",
+            min_value=low,
+            max_value=low + n_ue - 1,
+            init_value=low,
+            split_to_cores=False,
         ),
         STLVmFlowVar(
-            name=port, size=2, op="dec", min_value=UE_PORT - (n_ue - 1),
-            max_value=UE_PORT, init_value=UE_PORT, split_to_cores=False,
+            name=port,
+            size=2,
+            op="dec",
+            min_value=UE_PORT - (n_ue - 1),
+            max_value=UE_PORT,
+            init_value=UE_PORT,
+            split_to_cores=False,
         ),
         STLVmWrFlowVar(fv_name=name, pkt_offset=addr_off + alen - 2),
         STLVmWrFlowVar(fv_name=port, pkt_offset=sport_off),
@@ -182,8 +190,12 @@ def teid_var(teid, n_teid, teid_off):
         raise ValueError("TEID range must be inside 1..0xffffffff")
     return [
         STLVmFlowVar(
-            name="teid", size=4, op="inc", min_value=teid,
-            max_value=teid + n_teid - 1, init_value=teid,
+            name="teid",
+            size=4,
+            op="inc",
+            min_value=teid,
+            max_value=teid + n_teid - 1,
+            init_value=teid,
             split_to_cores=False,
         ),
         STLVmWrFlowVar(fv_name="teid", pkt_offset=teid_off),
@@ -193,7 +205,8 @@ def teid_var(teid, n_teid, teid_off):
 def fix_udp6(l3_off, l4_off):
     return [
         STLVmFixChecksumHw(
-            l3_offset=l3_off, l4_offset=l4_off,
+            l3_offset=l3_off,
+            l4_offset=l4_off,
             l4_type=CTRexVmInsFixHwCs.L4_TYPE_UDP,
         )
     ]
@@ -250,8 +263,14 @@ def srh_bytes(segments, segments_left, nh=4, tag=0):
     body = b"".join(ipaddress.IPv6Address(a).packed for a in addrs)
     return (
         struct.pack(
-            "!BBBBBBH", nh, 2 * len(addrs), 4, segments_left,
-            len(addrs) - 1, 0, tag,
+            "!BBBBBBH",
+            nh,
+            2 * len(addrs),
+            4,
+            segments_left,
+            len(addrs) - 1,
+            0,
+            tag,
         )
         + body
     )
@@ -304,9 +323,11 @@ def gtpu_stream(
     vm = teid_var(teid, n_teid, gtp + 4)
     ue_addr_off = inner_off + (8 if inner6 else 12)
     sport_off = inner_off + (40 if inner6 else 20)
-    vm += ue_vars(ue, n_ue, ue_addr_off, sport_off, inner6, inner_off) if (
-        msg_type == GTP_GPDU
-    ) else []
+    vm += (
+        ue_vars(ue, n_ue, ue_addr_off, sport_off, inner6, inner_off)
+        if (msg_type == GTP_GPDU)
+        else []
+    )
     vm += list(extra_vm)
     if outer6 and vm:
         vm += fix_udp6(l3, l4)

@@ -18,7 +18,11 @@ class EndDT4:
         a = m.parse(p, tunables, kwargs)
         ext = m.srh_bytes([a.sid], 0, nh=4) if a.srh else b""
         inner = m.inner_packet(
-            False, m.UE4_START, m.DN4, m.UE_PORT, m.DN_PORT,
+            False,
+            m.UE4_START,
+            m.DN4,
+            m.UE_PORT,
+            m.DN_PORT,
             m.inner_len_for_frame(a.size, 14 + 40 + len(ext), False),
         )
         pkt = (

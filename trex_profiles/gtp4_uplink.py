@@ -26,9 +26,16 @@ class GTP4Uplink:
         a = m.parse(p, tunables, kwargs)
         return [
             m.gtpu_stream(
-                outer6=False, src=a.src, dst=a.dst, teid=a.teid,
-                n_teid=a.n_teid, psc=bool(a.psc), qfi=a.qfi, n_ue=a.n_ue,
-                frame_size=a.size, pps=a.pps,
+                outer6=False,
+                src=a.src,
+                dst=a.dst,
+                teid=a.teid,
+                n_teid=a.n_teid,
+                psc=bool(a.psc),
+                qfi=a.qfi,
+                n_ue=a.n_ue,
+                frame_size=a.size,
+                pps=a.pps,
             )
         ]
 

@@ -28,9 +28,16 @@ class GTP6Uplink:
         a = m.parse(p, tunables, kwargs)
         return [
             m.gtpu_stream(
-                outer6=True, src=a.src, dst=a.dst, teid=a.teid,
-                n_teid=a.n_teid, psc=bool(a.psc), qfi=a.qfi,
-                inner6=a.inner == 6, n_ue=a.n_ue, frame_size=a.size,
+                outer6=True,
+                src=a.src,
+                dst=a.dst,
+                teid=a.teid,
+                n_teid=a.n_teid,
+                psc=bool(a.psc),
+                qfi=a.qfi,
+                inner6=a.inner == 6,
+                n_ue=a.n_ue,
+                frame_size=a.size,
                 pps=a.pps,
             )
         ]

@@ -27,25 +27,44 @@ class GTPControlMix:
         p.add_argument("--ctl_pps", type=float, default=10.0)
         a = m.parse(p, tunables, kwargs)
         gpdu = m.gtpu_stream(
-            teid=a.teid, n_teid=a.n_teid, psc=bool(a.psc), qfi=a.qfi,
-            n_ue=a.n_ue, frame_size=a.size, pps=a.pps, name="gpdu",
+            teid=a.teid,
+            n_teid=a.n_teid,
+            psc=bool(a.psc),
+            qfi=a.qfi,
+            n_ue=a.n_ue,
+            frame_size=a.size,
+            pps=a.pps,
+            name="gpdu",
         )
         end_marker = m.gtpu_stream(
-            teid=a.teid, psc=False, msg_type=m.GTP_END_MARKER,
-            pps=a.ctl_pps, name="end_marker",
+            teid=a.teid,
+            psc=False,
+            msg_type=m.GTP_END_MARKER,
+            pps=a.ctl_pps,
+            name="end_marker",
         )
         # Echo Request: TEID 0, S=1, sequence number at octet 8 of GTP-U.
         seq_off = 14 + 20 + 8 + 8
         seq_vm = [
             STLVmFlowVar(
-                name="seq", size=2, op="inc", min_value=1, max_value=0xFFFF,
-                init_value=1, split_to_cores=False,
+                name="seq",
+                size=2,
+                op="inc",
+                min_value=1,
+                max_value=0xFFFF,
+                init_value=1,
+                split_to_cores=False,
             ),
             STLVmWrFlowVar(fv_name="seq", pkt_offset=seq_off),
         ]
         echo = m.gtpu_stream(
-            teid=0, psc=False, msg_type=m.GTP_ECHO_REQUEST, seq=1,
-            pps=a.ctl_pps, name="echo", extra_vm=seq_vm,
+            teid=0,
+            psc=False,
+            msg_type=m.GTP_ECHO_REQUEST,
+            seq=1,
+            pps=a.ctl_pps,
+            name="echo",
+            extra_vm=seq_vm,
         )
         return [gpdu, end_marker, echo]
 

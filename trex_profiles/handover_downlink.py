@@ -24,9 +24,9 @@ class HandoverDownlink:
         p.add_argument("--size", type=m.int0, default=128)
         a = m.parse(p, tunables, kwargs)
         ilen = m.inner_len_for_frame(a.size, 14, False)
-        pkt = m.ether() / m.IP(_pkt=m.inner_packet(
-            False, m.DN4, a.ue, m.DN_PORT, m.UE_PORT, ilen
-        ))
+        pkt = m.ether() / m.IP(
+            _pkt=m.inner_packet(False, m.DN4, a.ue, m.DN_PORT, m.UE_PORT, ilen)
+        )
         # IPv4 DA at 14+16, UDP destination port at 14+20+2
         vm = m.ue_vars(a.ue, a.n_ue, 14 + 16, 14 + 22, False, 14)
         return [m.stream(pkt, vm, a.pps, name="downlink")]

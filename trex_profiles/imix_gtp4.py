@@ -24,9 +24,15 @@ class IMIXGTP4:
         total = sum(w for _, w in IMIX)
         return [
             m.gtpu_stream(
-                outer6=False, teid=a.teid, n_teid=a.n_teid, psc=bool(a.psc),
-                qfi=a.qfi, n_ue=a.n_ue, frame_size=size,
-                pps=a.pps * w / total, name=f"imix{size}",
+                outer6=False,
+                teid=a.teid,
+                n_teid=a.n_teid,
+                psc=bool(a.psc),
+                qfi=a.qfi,
+                n_ue=a.n_ue,
+                frame_size=size,
+                pps=a.pps * w / total,
+                name=f"imix{size}",
             )
             for size, w in IMIX
         ]

@@ -41,7 +41,11 @@ class SRv6DownlinkGTP4E:
             sid = m.args_sid(a.locator, a.qfi, a.teid + i, ipv4=a.gnb)
             overhead = 14 + 40 + 24
             inner = m.inner_packet(
-                False, m.DN4, str(ue0 + i), m.DN_PORT, m.DN_PORT,
+                False,
+                m.DN4,
+                str(ue0 + i),
+                m.DN_PORT,
+                m.DN_PORT,
                 m.inner_len_for_frame(a.size, overhead, False),
             )
             pkt = (
@@ -49,9 +53,7 @@ class SRv6DownlinkGTP4E:
                 / m.IPv6(src=src, dst=sid, nh=43)
                 / (m.srh_bytes([sid], 0, nh=4) + inner)
             )
-            streams.append(
-                m.stream(pkt, None, a.pps / a.n_flows, name=f"flow{i}")
-            )
+            streams.append(m.stream(pkt, None, a.pps / a.n_flows, name=f"flow{i}"))
         return streams
 
 

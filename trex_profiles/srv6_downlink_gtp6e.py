@@ -34,7 +34,11 @@ class SRv6DownlinkGTP6E:
             sid = m.args_sid(a.locator, a.qfi, a.teid + i)
             overhead = 14 + 40 + 8 + 32
             inner = m.inner_packet(
-                False, m.DN4, str(ue0 + i), m.DN_PORT, m.DN_PORT,
+                False,
+                m.DN4,
+                str(ue0 + i),
+                m.DN_PORT,
+                m.DN_PORT,
                 m.inner_len_for_frame(a.size, overhead, False),
             )
             pkt = (
@@ -42,9 +46,7 @@ class SRv6DownlinkGTP6E:
                 / m.IPv6(src=a.src, dst=sid, nh=43)
                 / (m.srh_bytes([sid, a.gnb], 1, nh=4) + inner)
             )
-            streams.append(
-                m.stream(pkt, None, a.pps / a.n_flows, name=f"flow{i}")
-            )
+            streams.append(m.stream(pkt, None, a.pps / a.n_flows, name=f"flow{i}"))
         return streams
 
 

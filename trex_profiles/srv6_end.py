@@ -16,14 +16,14 @@ class SRv6End:
         a = m.parse(p, tunables, kwargs)
         ext = m.srh_bytes([m.SID_END, m.SID_DT4], 1, nh=4)
         inner = m.inner_packet(
-            False, m.UE4_START, m.DN4, m.UE_PORT, m.DN_PORT,
+            False,
+            m.UE4_START,
+            m.DN4,
+            m.UE_PORT,
+            m.DN_PORT,
             m.inner_len_for_frame(a.size, 14 + 40 + len(ext), False),
         )
-        pkt = (
-            m.ether()
-            / m.IPv6(src=m.ENCAP_SRC, dst=m.SID_END, nh=43)
-            / (ext + inner)
-        )
+        pkt = m.ether() / m.IPv6(src=m.ENCAP_SRC, dst=m.SID_END, nh=43) / (ext + inner)
         return [m.stream(pkt, None, a.pps, name="end")]
 
 

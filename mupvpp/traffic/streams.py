@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import base64
 import math
-from fractions import Fraction
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 try:
     from mupvpp.errors import InputError
@@ -26,6 +26,7 @@ except ImportError:  # pragma: no cover
     InputError = ValueError  # type: ignore[misc,assignment]
 
 __all__ = [
+    "add_to_generator",
     "GenInsn",
     "GenVar",
     "StreamPlan",
@@ -298,3 +299,27 @@ def weights(
         w = [max(1, round(r / top * resolution)) for r in rates]
     g = math.gcd(*w)
     return [x // g for x in w]
+
+
+def add_to_generator(ffi, lib, gen, plans: list[StreamPlan], line_rate_bps=10e9):
+    """Add the enabled ``plans`` to a ``mup_gen_t`` through a cffi module
+    (``ffi``/``lib`` of ``mupvpp._engine`` or any build of gen.c), weighted
+    by their packet rates.  Returns the generator's stream indexes."""
+    enabled = [p for p in plans if p.enabled]
+    out = []
+    for p, w in zip(enabled, weights(enabled, line_rate_bps), strict=True):
+        cv = ffi.new("mup_gen_var_t[]", max(1, len(p.vars)))
+        for i, v in enumerate(p.vars):
+            cv[i].size, cv[i].op = v.size, v.op
+            cv[i].init, cv[i].min, cv[i].max, cv[i].step = v.init, v.min, v.max, v.step
+        ci = ffi.new("mup_gen_insn_t[]", max(1, len(p.insns)))
+        for i, x in enumerate(p.insns):
+            ci[i].kind, ci[i].var, ci[i].big_endian = x.kind, x.var, x.big_endian
+            ci[i].offset, ci[i].add = x.offset, x.add
+        rc = lib.mup_gen_add_stream(
+            gen, p.packet, len(p.packet), w, cv, len(p.vars), ci, len(p.insns)
+        )
+        if rc < 0:
+            raise _err(p.index, f"generator refused the stream (error {rc})")
+        out.append(rc)
+    return out
