@@ -850,3 +850,34 @@ def load_intent(path: str | Path, warnings: list[Problem] | None = None) -> Inte
             [Problem(str(path), 0, "intent", "-", f"cannot read: {e.strerror}")]
         ) from None
     return load_intent_text(text, str(path), warnings)
+
+
+def load_sessions_text(text: str, filename: str = "<string>") -> list[Type1Session]:
+    """Type 1 sessions from YAML: a list of session mappings, or a mapping
+    with a ``type1`` list (``session load``).  Schema checks only: references
+    (headends) are checked against the running intent by the caller.
+    """
+    b = _Builder(filename)
+    loader = _LineLoader(text)
+    try:
+        top = loader.get_single_data()
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise IntentError([Problem(filename, line, "yaml", "-", str(e))]) from None
+    finally:
+        loader.dispose()
+    if isinstance(top, LineDict) and "type1" in top:
+        items = b.items(top, "type1", "type1")
+    elif isinstance(top, LineList):
+        wrapper = LineDict()
+        wrapper["type1"] = top
+        items = b.items(wrapper, "type1", "type1")
+    else:
+        raise IntentError(
+            [Problem(filename, 1, "sessions", "-", "expected a list of sessions")]
+        )
+    out = [t for i, d in items if (t := b.type1(d, i)) is not None]
+    if b.problems:
+        raise IntentError(b.problems)
+    return out

@@ -1,0 +1,450 @@
+"""A live VPP through vpp_papi, using upstream messages only.
+
+What upstream VPP (src/vnet/srv6 + src/plugins/srv6-mobile) can express:
+
+==================  =========================================================
+behaviour           VPP messages
+==================  =========================================================
+(node)              sr_set_encap_source
+end, end.dt4/dt6    sr_localsid_add_del for a /128 SID, else ``cli_inband``
+                    ``sr localsid prefix P behavior ...`` (the API has no
+                    prefix length)
+end.m.gtp4.e        sr_mobile_localsid_add_del behavior "end.m.gtp4.e"
+end.m.gtp6.e        sr_mobile_localsid_add_del behavior "end.m.gtp6.e"
+end.m.gtp6.d(.di)   sr_mobile_localsid_add_del behavior "end.m.gtp6.d(.di)"
+gtp6.dt4/dt6/dt46   sr_mobile_localsid_add_del behavior "end.m.gtp6.d.dtX"
+h.m.gtp4.d          sr_mobile_policy_add behavior "t.m.gtp4.d" + sr_steering
+gtp4.dt4/dt6/dt46   sr_mobile_policy_add behavior "t.m.gtp4.dtX" + sr_steering
+h.encaps            sr_steering_add_del to the policy's BSID
+policy              sr_policy_add / sr_policy_del
+end.dt46, end.map,  not in upstream VPP: BackendUnsupported (needs the
+end.limit, h.t1st,  srv6_mup plugin)
+sessions
+==================  =========================================================
+
+Policies and Args.Mob.Session.  VPP's GTP D behaviours look up the SR policy
+whose BSID equals their ``sr_prefix`` (the policy's last segment) and
+append one more segment built from that prefix, the IPv4 DA and the
+arguments.  So a policy whose last segment carries ``/len`` is installed
+with BSID = that segment and, in the RFC reading (``compat.args: rfc``), the
+other segments only: the appended segment then *is* the RFC's last SID.  In
+VPP's reading (``compat.args: vpp``) all segments are installed and VPP's
+extra segment follows them.  Other policies get a BSID derived from their
+name in ``BSID_BLOCK``.
+
+The mapping from model objects to calls is pure data (``*_to_vpp_calls``)
+and unit-tested; :class:`VppBackend` only executes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from mupvpp.errors import ApplyError, BackendUnavailable, BackendUnsupported
+from mupvpp.model import Behavior, InnerType, Intent, Node, Policy, Sid
+from mupvpp.plan import Op
+from mupvpp.state import intent_from_dict, intent_to_dict
+
+Call = tuple[str, dict[str, Any]]
+
+BSID_BLOCK = ipaddress.IPv6Network("fc00:b51d::/32")  # derived BSIDs live here
+SR_BEHAVIOR_API_END = 1
+SR_BEHAVIOR_API_DT6 = 8
+SR_BEHAVIOR_API_DT4 = 9
+SR_STEER_API_IPV4 = 4
+SR_STEER_API_IPV6 = 6
+NHTYPE = {InnerType.DETECT: 0, InnerType.IPV4: 1, InnerType.IPV6: 2}
+MAX_SIDS = 16  # vl_api_srv6_sid_list_t.sids[16]
+NEEDS_MUP = "needs the srv6_mup plugin; upstream VPP has no such behaviour"
+
+_MOBILE_LOCALSID = {
+    Behavior.END_M_GTP4_E: "end.m.gtp4.e",
+    Behavior.END_M_GTP6_E: "end.m.gtp6.e",
+    Behavior.END_M_GTP6_D: "end.m.gtp6.d",
+    Behavior.END_M_GTP6_D_DI: "end.m.gtp6.d.di",
+    Behavior.GTP6_DT4: "end.m.gtp6.d.dt4",
+    Behavior.GTP6_DT6: "end.m.gtp6.d.dt6",
+    Behavior.GTP6_DT46: "end.m.gtp6.d.dt46",
+}
+_MOBILE_POLICY = {
+    Behavior.H_M_GTP4_D: "t.m.gtp4.d",
+    Behavior.GTP4_DT4: "t.m.gtp4.dt4",
+    Behavior.GTP4_DT6: "t.m.gtp4.dt6",
+    Behavior.GTP4_DT46: "t.m.gtp4.dt46",
+}
+_PLAIN = {
+    Behavior.END: ("end", SR_BEHAVIOR_API_END),
+    Behavior.END_DT4: ("end.dt4", SR_BEHAVIOR_API_DT4),
+    Behavior.END_DT6: ("end.dt6", SR_BEHAVIOR_API_DT6),
+}
+
+
+# -- pure mapping -------------------------------------------------------------------
+
+
+def derived_bsid(tag: str) -> ipaddress.IPv6Address:
+    """A stable BSID in BSID_BLOCK for ``tag`` (``policy:NAME``, ``sid:NAME``)."""
+    h = int.from_bytes(hashlib.sha256(tag.encode()).digest()[:12], "big")
+    return BSID_BLOCK.network_address + h
+
+
+def policy_bsid(p: Policy) -> ipaddress.IPv6Address:
+    """The BSID a policy is installed under (see the module docstring)."""
+    if p.args_len is not None:
+        return p.segments[-1]
+    return derived_bsid(f"policy:{p.name}")
+
+
+def policy_installed_segments(p: Policy, node: Node) -> list[ipaddress.IPv6Address]:
+    if p.args_len is not None and node.compat.args == "rfc":
+        return list(p.segments[:-1])  # VPP appends the last (args) segment
+    return list(p.segments)
+
+
+def _sid_list(segs: list[ipaddress.IPv6Address]) -> dict:
+    return {"num_sids": len(segs), "weight": 1, "sids": [str(s) for s in segs]}
+
+
+def policy_to_vpp_calls(p: Policy, intent: Intent, is_del: bool = False) -> list[Call]:
+    """sr_policy_add / sr_policy_del for ``p`` ([] when nothing to install:
+    an args policy of one segment needs no SRH before VPP's own segment)."""
+    segs = policy_installed_segments(p, intent.node)
+    if not segs:
+        return []
+    if len(segs) > MAX_SIDS:
+        raise BackendUnsupported(f"policy {p.name}: VPP takes at most 16 segments")
+    bsid = str(policy_bsid(p))
+    if is_del:
+        return [("sr_policy_del", {"bsid_addr": bsid, "sr_policy_index": 0xFFFFFFFF})]
+    return [
+        (
+            "sr_policy_add",
+            {
+                "bsid_addr": bsid,
+                "weight": 1,
+                "is_encap": True,
+                "is_spray": False,
+                "fib_table": 0,
+                "sids": _sid_list(segs),
+            },
+        )
+    ]
+
+
+def node_to_vpp_calls(node: Node) -> list[Call]:
+    if node.encap_source is None:
+        return []
+    return [("sr_set_encap_source", {"encaps_source": str(node.encap_source)})]
+
+
+def _steer(bsid: str, s: Sid, is_del: bool) -> Call:
+    v4 = s.prefix.version == 4
+    return (
+        "sr_steering_add_del",
+        {
+            "is_del": is_del,
+            "bsid_addr": bsid,
+            "sr_policy_index": 0xFFFFFFFF,
+            "table_id": s.fib_table,
+            "prefix": str(s.prefix),
+            "sw_if_index": 0xFFFFFFFF,
+            "traffic_type": SR_STEER_API_IPV4 if v4 else SR_STEER_API_IPV6,
+        },
+    )
+
+
+def _args_prefix(s: Sid, intent: Intent) -> str:
+    p = intent.policy(s.policy)
+    return f"{p.segments[-1]}/{p.args_len}"
+
+
+def sid_to_vpp_calls(sid: Sid, intent: Intent, is_del: bool = False) -> list[Call]:
+    """The VPP calls that install (or remove) ``sid``; pure.
+
+    Raises BackendUnsupported when upstream VPP cannot express it.
+    """
+    b = sid.behavior
+    if sid.source is not None:
+        raise BackendUnsupported(
+            f"sid {sid.name}: a per-SID IPv6 source ('source') {NEEDS_MUP}"
+        )
+    if b in _PLAIN:
+        cli_name, api_behavior = _PLAIN[b]
+        if sid.prefix.prefixlen == 128:
+            return [
+                (
+                    "sr_localsid_add_del",
+                    {
+                        "is_del": is_del,
+                        "localsid": str(sid.prefix.network_address),
+                        "end_psp": False,
+                        "behavior": api_behavior,
+                        "sw_if_index": 0xFFFFFFFF,
+                        "vlan_index": 0,
+                        "fib_table": sid.fib_table,
+                        "nh_addr": "::",
+                    },
+                )
+            ]
+        # sr_localsid_add_del carries no prefix length: use the CLI
+        table = f" {sid.fib_table}" if b is not Behavior.END else ""
+        cmd = f"sr localsid {'del ' if is_del else ''}prefix {sid.prefix} "
+        cmd += f"behavior {cli_name}{table}"
+        return [("cli_inband", {"cmd": cmd})]
+    if b in _MOBILE_LOCALSID:
+        args: dict[str, Any] = {
+            "is_del": is_del,
+            "localsid_prefix": str(sid.prefix),
+            "behavior": _MOBILE_LOCALSID[b],
+            "fib_table": sid.fib_table,
+            "local_fib_table": sid.fib_table,
+            "drop_in": False,
+            "nhtype": NHTYPE[sid.inner],
+            "sr_prefix": "::/0",
+            "v4src_addr": str(sid.ipv4_source or "0.0.0.0"),
+            "v4src_position": sid.ipv4_source_len or 0,
+        }
+        if b in (Behavior.END_M_GTP6_D, Behavior.END_M_GTP6_D_DI):
+            args["sr_prefix"] = _args_prefix(sid, intent)
+        return [("sr_mobile_localsid_add_del", args)]
+    if b in _MOBILE_POLICY:
+        bsid = str(derived_bsid(f"sid:{sid.name}"))
+        if is_del:
+            return [
+                _steer(bsid, sid, True),
+                ("sr_policy_del", {"bsid_addr": bsid, "sr_policy_index": 0xFFFFFFFF}),
+            ]
+        args = {
+            "bsid_addr": bsid,
+            "sr_prefix": "::/0",
+            "v6src_prefix": "::/0",
+            "behavior": _MOBILE_POLICY[b],
+            "fib_table": sid.fib_table,
+            "local_fib_table": sid.fib_table,
+            "encap_src": str(intent.node.encap_source or "::"),
+            "drop_in": False,
+            "nhtype": NHTYPE[sid.inner],
+        }
+        if b is Behavior.H_M_GTP4_D:
+            args["sr_prefix"] = _args_prefix(sid, intent)
+            args["v6src_prefix"] = str(sid.source_prefix)
+        return [("sr_mobile_policy_add", args), _steer(bsid, sid, False)]
+    if b is Behavior.H_ENCAPS:
+        return [_steer(str(policy_bsid(intent.policy(sid.policy))), sid, is_del)]
+    raise BackendUnsupported(f"sid {sid.name}: {b.key} ({b.rfc_name}) {NEEDS_MUP}")
+
+
+def op_to_vpp_calls(op: Op, desired: Intent, current: Intent) -> list[Call]:
+    """Calls for one plan op.  Replacement = remove the old, install the new.
+
+    ``current`` resolves the old object's references, ``desired`` the new's.
+    """
+    return [call for call, _ in op_to_vpp_steps(op, desired, current)]
+
+
+def op_to_vpp_steps(
+    op: Op, desired: Intent, current: Intent
+) -> list[tuple[Call, Call | None]]:
+    """(call, the call that undoes it) for one plan op; pure."""
+    if op.kind in ("type1", "type2"):
+        raise BackendUnsupported(
+            f"{op.kind} session {op.key}: MUP sessions {NEEDS_MUP} "
+            "(start VPP with the srv6_mup plugin, or use the embedded engine)"
+        )
+    conv = policy_to_vpp_calls if op.kind == "policy" else sid_to_vpp_calls
+    steps: list[tuple[Call, Call | None]] = []
+    for obj, intent, is_del in ((op.old, current, True), (op.obj, desired, False)):
+        if obj is None:
+            continue
+        calls = conv(obj, intent, is_del=is_del)
+        inverse: list = conv(obj, intent, is_del=not is_del)
+        if len(inverse) != len(calls):  # pragma: no cover - shapes match
+            inverse = [None] * len(calls)
+        # removal undoes installation in reverse order, and vice versa
+        steps += list(zip(calls, reversed(inverse), strict=True))
+    return steps
+
+
+# -- the backend --------------------------------------------------------------------
+
+
+class VppBackend:
+    """A live VPP over its binary API socket (``--vpp SOCKET``).
+
+    VPP knows SIDs and policies but not our names, so the applied intent is
+    kept in ``state_path`` (the same JSON as the embedded engine) and
+    :meth:`read_state` checks it against ``show sr localsids``: a SID VPP
+    no longer has is left out, so the next plan installs it again.
+    """
+
+    def __init__(
+        self,
+        socket: str,
+        state_path: str | None = None,
+        timeout: float = 5.0,
+        api_dir: str | None = None,
+    ) -> None:
+        self.socket = socket
+        self.state_path = Path(state_path) if state_path else None
+        self.timeout = timeout
+        self.api_dir = api_dir
+        self.vpp = None
+
+    # -- connection
+
+    def connect(self) -> None:
+        if self.vpp is not None:
+            return
+        if not os.path.exists(self.socket):
+            raise BackendUnavailable(
+                f"VPP API socket {self.socket} does not exist: is VPP running "
+                "with 'socksvr { socket-name ... }' in its startup config?"
+            )
+        try:
+            from vpp_papi import VPPApiClient
+        except ImportError as e:  # pragma: no cover - a declared dependency
+            raise BackendUnavailable(f"vpp_papi is not installed: {e}") from None
+        try:
+            if self.api_dir:
+                files = sorted(str(p) for p in Path(self.api_dir).rglob("*.api.json"))
+                client = VPPApiClient(
+                    apifiles=files,
+                    use_socket=True,
+                    server_address=self.socket,
+                    read_timeout=self.timeout,
+                )
+            else:  # fetch the API definitions from VPP itself
+                client = VPPApiClient(
+                    use_socket=True,
+                    server_address=self.socket,
+                    read_timeout=self.timeout,
+                    bootstrapapi=True,
+                )
+            client.connect("mupvpp")
+        except Exception as e:  # vpp_papi raises many types; all mean the same
+            raise BackendUnavailable(
+                f"cannot connect to VPP at {self.socket}: {type(e).__name__}: {e}"
+            ) from None
+        self.vpp = client
+
+    def close(self) -> None:
+        if self.vpp is not None:
+            try:
+                self.vpp.disconnect()
+            finally:
+                self.vpp = None
+
+    def __enter__(self) -> VppBackend:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def has_message(self, name: str) -> bool:
+        self.connect()
+        return hasattr(self.vpp.api, name)
+
+    def call(self, name: str, kw: dict[str, Any]) -> Any:
+        """Send one message; raise BackendUnsupported if VPP lacks it, and
+        RuntimeError if VPP refuses it."""
+        self.connect()
+        fn = getattr(self.vpp.api, name, None)
+        if fn is None:
+            plugin = "srv6mobile_plugin.so" if "mobile" in name else "its SRv6 support"
+            raise BackendUnsupported(f"VPP has no API message {name!r} (load {plugin})")
+        try:
+            r = fn(**kw)
+        except (TimeoutError, OSError) as e:
+            raise BackendUnavailable(f"VPP at {self.socket}: {name}: {e}") from None
+        if name == "cli_inband":
+            reply = (r.reply or "").strip()
+            if r.retval != 0 or reply:
+                raise RuntimeError(f"'{kw['cmd']}': {reply or r.retval}")
+            return r
+        if getattr(r, "retval", 0) != 0:
+            raise RuntimeError(f"{name} returned retval {r.retval}")
+        return r
+
+    def cli(self, cmd: str) -> str:
+        self.connect()
+        fn = getattr(self.vpp.api, "cli_inband", None)
+        if fn is None:
+            raise BackendUnsupported("VPP has no API message 'cli_inband'")
+        return fn(cmd=cmd).reply
+
+    # -- the protocol
+
+    def read_state(self) -> Intent | None:
+        self.connect()
+        if self.state_path is None or not self.state_path.exists():
+            return None
+        intent = intent_from_dict(json.loads(self.state_path.read_text()))
+        shown = self.cli("show sr localsids")
+        keep = []
+        for s in intent.sids:
+            in_vpp = s.behavior in _MOBILE_POLICY or s.behavior is Behavior.H_ENCAPS
+            if in_vpp or str(s.prefix.network_address) in shown:
+                keep.append(s)
+        return Intent(
+            node=intent.node,
+            policies=intent.policies,
+            sids=tuple(keep),
+            type1=intent.type1,
+            type2=intent.type2,
+            source=intent.source,
+        )
+
+    def apply(self, ops: list[Op], desired: Intent) -> None:
+        current = self.read_state() or Intent(node=desired.node)
+        # map everything first: nothing is touched if any op is unsupported
+        planned = [(op, op_to_vpp_steps(op, desired, current)) for op in ops]
+        for name in {c[0][0] for _, steps in planned for c in steps}:
+            if not self.has_message(name):
+                raise BackendUnsupported(
+                    f"VPP has no API message {name!r} (is the srv6-mobile plugin "
+                    "loaded?)"
+                )
+        done: list[Call | None] = []
+        try:
+            for call in node_to_vpp_calls(desired.node):
+                self.call(*call)
+            for op, steps in planned:
+                for call, undo in steps:
+                    try:
+                        self.call(*call)
+                    except (RuntimeError, BackendUnsupported) as e:
+                        raise ApplyError(
+                            f"{op.action} {op.kind} {op.key} failed at "
+                            f"{call[0]}: {e}; rolled back",
+                            op,
+                        ) from None
+                    done.append(undo)
+        except ApplyError:
+            self._undo(done)
+            raise
+        self._save(desired)
+
+    def _undo(self, done: list[Call | None]) -> None:
+        for inv in reversed(done):
+            if inv is not None:
+                try:
+                    self.call(*inv)
+                except Exception:  # best effort: keep undoing the rest
+                    pass
+
+    def _save(self, intent: Intent) -> None:
+        if self.state_path is None:
+            return
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(intent_to_dict(intent), indent=1))
+        tmp.replace(self.state_path)
+
+    def counters(self) -> dict:
+        text = self.cli("show sr localsids")
+        return {"vpp": {"show sr localsids": text.splitlines()}}

@@ -1,0 +1,226 @@
+"""CLI: exit codes, exact error lines, plan --json, session commands
+(against an in-memory backend; the embedded engine is tested elsewhere)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import mupvpp.cli as cli_mod
+from mupvpp.cli import cli, main
+from mupvpp.config import load_intent
+from mupvpp.plan import apply_ops
+from mupvpp.state import intent_to_dict
+
+ROOT = Path(__file__).parent.parent
+LAB = str(ROOT / "examples" / "lab.yaml")
+BAD = ROOT / "tests" / "intent" / "bad" / "type1_teid_zero.yaml"
+
+
+def run(*args, state=None):
+    r = CliRunner()
+    base = ["--state", str(state)] if state else ["--state", "/nonexistent/s.json"]
+    return r.invoke(cli, base + list(args), catch_exceptions=False)
+
+
+def run_main(capsys, *args):
+    with pytest.raises(SystemExit) as ei:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return ei.value.code, out, err
+
+
+def test_validate_ok(capsys):
+    code, out, err = run_main(capsys, "validate", LAB)
+    assert code == 0
+    assert out == f"{LAB}: ok (3 policies, 12 sids, 2 type1, 1 type2 sessions)\n"
+    assert "warning: policy to-gtp6e ends at end.m.gtp6.e gtp6e" in err
+
+
+def test_validate_bad_exit_3_exact_lines(capsys):
+    code, out, err = run_main(capsys, "validate", str(BAD))
+    assert code == 3
+    assert out == ""
+    assert err.splitlines() == [
+        f"mupvpp: error: {BAD}:13: type1 10.10.0.1/32: teid: 0 out of range: must "
+        "be in 1..4294967295 (TEID 0 is invalid in ST routes, "
+        "draft-ietf-bess-mup-safi)",
+        f"mupvpp: error: {BAD}:14: type1 10.10.0.2/32: teid: 4294967296 out of "
+        "range: must be in 1..4294967295 (TEID 0 is invalid in ST routes, "
+        "draft-ietf-bess-mup-safi)",
+    ]
+
+
+def test_usage_error_exit_2(capsys):
+    code, _, err = run_main(capsys, "validate")
+    assert code == 2
+    assert "Missing argument" in err
+
+
+def test_plan_json_empty_state(capsys):
+    code, out, _ = run_main(
+        capsys, "--state", "/nonexistent/s.json", "plan", LAB, "--json"
+    )
+    assert code == 0
+    ops = json.loads(out)
+    assert [(o["action"], o["kind"], o["key"]) for o in ops] == [
+        ("add", "policy", "to-gtp4e"),
+        ("add", "policy", "to-gtp6e"),
+        ("add", "policy", "to-pe"),
+        ("add", "sid", "uplink-gtp4"),
+        ("add", "sid", "gtp4e"),
+        ("add", "sid", "gtp6d"),
+        ("add", "sid", "gtp6d-di"),
+        ("add", "sid", "gtp6e"),
+        ("add", "sid", "end"),
+        ("add", "sid", "dt4"),
+        ("add", "sid", "dt6"),
+        ("add", "sid", "map"),
+        ("add", "sid", "limit"),
+        ("add", "sid", "downlink"),
+        ("add", "sid", "gtp4-dt4"),
+        ("add", "type1", "10.10.0.1/32"),
+        ("add", "type1", "10.10.0.2/32"),
+        ("add", "type2", "192.0.2.100/512"),
+    ]
+    assert ops[0]["obj"] == {
+        "name": "to-gtp4e",
+        "segments": ["fc00:0:2::1", "fc00:0:4e::"],
+        "args_len": 48,
+        "line": 17,
+    }
+    assert all(o["old"] is None for o in ops)
+
+
+def test_plan_against_state_file(tmp_path):
+    state = tmp_path / "s.json"
+    state.write_text(json.dumps(intent_to_dict(load_intent(LAB))))
+    r = run("plan", LAB, state=state)
+    assert r.exit_code == 0
+    assert r.output.splitlines()[-1] == (
+        "No changes: the data plane matches the intent."
+    )
+
+
+class FakeBackend:
+    """Keeps the intent in memory, as the embedded backend keeps it on disk."""
+
+    store: dict = {}
+
+    def __init__(self, *_):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        pass
+
+    def read_state(self):
+        return self.store.get("intent")
+
+    def apply(self, ops, desired):
+        after = apply_ops(self.store.get("intent"), ops)
+        self.store["intent"] = dataclasses.replace(after, node=desired.node)
+
+    def counters(self):
+        return {"sid": {"gtp4e": {"rx": 1}}}
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    FakeBackend.store = {}
+    monkeypatch.setattr(cli_mod, "_backend", lambda ctx: FakeBackend())
+    return FakeBackend.store
+
+
+def test_apply_then_sessions(fake, tmp_path):
+    r = run("apply", LAB, "--yes")
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[-1] == "Applied 18 changes."
+    r = run(
+        "session",
+        "add",
+        "--ue-prefix",
+        "10.10.0.3/32",
+        "--gnb",
+        "192.0.2.10",
+        "--teid",
+        "0x102",
+        "--qfi",
+        "9",
+        "--headend",
+        "downlink",
+    )
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[0] == (
+        "+ type1 10.10.0.3/32 (gnb 192.0.2.10 teid 0x102 qfi 9 via downlink)"
+    )
+    r = run(
+        "session",
+        "handover",
+        "--ue-prefix",
+        "10.10.0.3/32",
+        "--gnb",
+        "192.0.2.11",
+        "--teid",
+        "0x200",
+    )
+    assert r.output.splitlines()[0] == (
+        "~ type1 10.10.0.3/32 (gnb 192.0.2.10 -> 192.0.2.11, teid 0x102 -> 0x200)"
+    )
+    r = run("session", "del", "--ue-prefix", "10.10.0.3/32")
+    assert r.output.splitlines()[0].startswith("- type1 10.10.0.3/32")
+    csv = tmp_path / "ues.csv"
+    csv.write_text(
+        "ue_prefix,gnb,teid,qfi,headend\n"
+        "10.10.1.1/32,192.0.2.10,1,1,downlink\n"
+        "10.10.1.2/32,192.0.2.10,2,1,downlink\n"
+    )
+    r = run("session", "load", str(csv))
+    assert r.exit_code == 0, r.output
+    assert len(fake["intent"].type1) == 4
+    r = run("show", "counters", "--json")
+    assert json.loads(r.output) == {"sid": {"gtp4e": {"rx": 1}}}
+
+
+def test_session_bad_headend_exit_3(fake, capsys):
+    fake["intent"] = load_intent(LAB)
+    code, _, err = run_main(
+        capsys,
+        "session",
+        "add",
+        "--ue-prefix",
+        "10.10.0.3/32",
+        "--gnb",
+        "192.0.2.10",
+        "--teid",
+        "1",
+        "--headend",
+        "gtp4e",
+    )
+    assert code == 3
+    assert "a type1 session needs h.t1st" in err
+
+
+def test_session_load_yaml_bad_input_exit_7(fake, capsys, tmp_path):
+    fake["intent"] = load_intent(LAB)
+    f = tmp_path / "s.yaml"
+    f.write_text("- {ue_prefix: 10.10.0.3/32, gnb: 192.0.2.10, teid: 0, headend: x}\n")
+    code, _, err = run_main(capsys, "session", "load", str(f))
+    assert code == 7
+    assert "teid: 0 out of range" in err
+
+
+def test_help_teaches():
+    r = run("--help")
+    assert "_MUPVPP_COMPLETE=bash_source mupvpp" in r.output
+    assert "3 intent invalid" in r.output
+    assert "srv6_mup plugin" in r.output

@@ -1,0 +1,142 @@
+"""Model -> upstream VPP API calls, as data (no VPP needed)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from mupvpp.backends import Backend
+from mupvpp.backends.vpp import (
+    VppBackend,
+    derived_bsid,
+    node_to_vpp_calls,
+    op_to_vpp_steps,
+    policy_to_vpp_calls,
+    sid_to_vpp_calls,
+)
+from mupvpp.config import load_intent
+from mupvpp.errors import BackendUnavailable, BackendUnsupported
+from mupvpp.model import Compat
+from mupvpp.plan import plan
+
+LAB = load_intent(Path(__file__).parent.parent / "examples" / "lab.yaml")
+
+
+def test_node():
+    assert node_to_vpp_calls(LAB.node) == [
+        ("sr_set_encap_source", {"encaps_source": "fc00:0:ff::1"})
+    ]
+
+
+def test_args_policy_rfc_and_vpp_readings():
+    p = LAB.policy("to-gtp4e")
+    (call,) = policy_to_vpp_calls(p, LAB)
+    assert call == (
+        "sr_policy_add",
+        {
+            "bsid_addr": "fc00:0:4e::",  # = the sr_prefix VPP looks up
+            "weight": 1,
+            "is_encap": True,
+            "is_spray": False,
+            "fib_table": 0,
+            "sids": {"num_sids": 1, "weight": 1, "sids": ["fc00:0:2::1"]},
+        },
+    )
+    vpp = dataclasses.replace(
+        LAB, node=dataclasses.replace(LAB.node, compat=Compat(args="vpp"))
+    )
+    (call,) = policy_to_vpp_calls(p, vpp)
+    assert call[1]["sids"]["sids"] == ["fc00:0:2::1", "fc00:0:4e::"]
+    assert policy_to_vpp_calls(p, LAB, is_del=True) == [
+        ("sr_policy_del", {"bsid_addr": "fc00:0:4e::", "sr_policy_index": 0xFFFFFFFF})
+    ]
+
+
+def test_gtp4d_is_a_mobile_policy_plus_steering():
+    calls = sid_to_vpp_calls(LAB.sid("uplink-gtp4"), LAB)
+    bsid = str(derived_bsid("sid:uplink-gtp4"))
+    assert [c[0] for c in calls] == ["sr_mobile_policy_add", "sr_steering_add_del"]
+    assert calls[0][1] == {
+        "bsid_addr": bsid,
+        "sr_prefix": "fc00:0:4e::/48",
+        "v6src_prefix": "fc00:0:a4::/64",
+        "behavior": "t.m.gtp4.d",
+        "fib_table": 0,
+        "local_fib_table": 0,
+        "encap_src": "fc00:0:ff::1",
+        "drop_in": False,
+        "nhtype": 0,
+    }
+    assert calls[1][1]["prefix"] == "192.0.2.100/32"
+    assert calls[1][1]["traffic_type"] == 4
+
+
+def test_localsids():
+    (c,) = sid_to_vpp_calls(LAB.sid("gtp4e"), LAB)
+    assert c[0] == "sr_mobile_localsid_add_del"
+    assert c[1]["behavior"] == "end.m.gtp4.e"
+    assert c[1]["localsid_prefix"] == "fc00:0:4e::/48"
+    assert c[1]["v4src_position"] == 64
+    (c,) = sid_to_vpp_calls(LAB.sid("gtp6d-di"), LAB)
+    assert (c[1]["behavior"], c[1]["sr_prefix"]) == (
+        "end.m.gtp6.d.di",
+        "fc00:0:6e::/64",
+    )
+    assert sid_to_vpp_calls(LAB.sid("dt4"), LAB) == [
+        ("cli_inband", {"cmd": "sr localsid prefix fc00:0:d4::/64 behavior end.dt4 10"})
+    ]
+
+
+@pytest.mark.parametrize("name", ["map", "limit", "downlink"])
+def test_mup_only_behaviours_unsupported(name):
+    with pytest.raises(BackendUnsupported, match="needs the srv6_mup plugin"):
+        sid_to_vpp_calls(LAB.sid(name), LAB)
+
+
+def test_sessions_unsupported():
+    ops = [op for op in plan(LAB, None) if op.kind == "type1"]
+    with pytest.raises(BackendUnsupported, match="srv6_mup plugin") as ei:
+        op_to_vpp_steps(ops[0], LAB, LAB)
+    assert ei.value.exit_code == 6
+
+
+def test_replace_undo_pairs():
+    sid = LAB.sid("uplink-gtp4")
+    new = dataclasses.replace(sid, fib_table=3)
+    desired = dataclasses.replace(
+        LAB, sids=tuple(new if s is sid else s for s in LAB.sids)
+    )
+    (op,) = [o for o in plan(desired, LAB) if o.kind == "sid"]
+    steps = op_to_vpp_steps(op, desired, LAB)
+    names = [(c[0], u[0] if u else None) for c, u in steps]
+    assert names == [
+        ("sr_steering_add_del", "sr_steering_add_del"),
+        ("sr_policy_del", "sr_mobile_policy_add"),
+        ("sr_mobile_policy_add", "sr_policy_del"),
+        ("sr_steering_add_del", "sr_steering_add_del"),
+    ]
+    assert steps[0][0][1]["is_del"] is True and steps[0][1][1]["is_del"] is False
+
+
+def test_unreachable_socket(tmp_path):
+    be = VppBackend(str(tmp_path / "no.sock"))
+    assert isinstance(be, Backend)
+    with pytest.raises(BackendUnavailable, match="does not exist") as ei:
+        with be:
+            pass
+    assert ei.value.exit_code == 5
+
+
+def test_socket_not_listening(tmp_path):
+    import socket
+
+    path = tmp_path / "dead.sock"
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(path))  # bound, never listening: connect is refused
+    try:
+        with pytest.raises(BackendUnavailable, match="cannot connect to VPP"):
+            VppBackend(str(path), timeout=1).connect()
+    finally:
+        s.close()
