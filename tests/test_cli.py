@@ -85,7 +85,7 @@ def test_plan_json_empty_state(capsys):
         ("add", "sid", "gtp4-dt4"),
         ("add", "type1", "10.10.0.1/32"),
         ("add", "type1", "10.10.0.2/32"),
-        ("add", "type2", "192.0.2.100/512"),
+        ("add", "type2", "192.0.2.100/65536"),
     ]
     assert ops[0]["obj"] == {
         "name": "to-gtp4e",

@@ -70,7 +70,7 @@ def test_lab_example():
         ),
     )
     assert [t.teid for t in intent.type1] == [0x100, 0x101]
-    assert intent.type2[0].key == "192.0.2.100/512"
+    assert intent.type2[0].key == "192.0.2.100/65536"
     # the lab's plain End.M.GTP6.D ends its policy at the local End.M.GTP6.E:
     # valid, but that SID would see Segments Left 0 (RFC 9433 6.5): a warning.
     assert [(w.obj, w.field, w.severity) for w in warnings] == [

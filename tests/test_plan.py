@@ -45,7 +45,7 @@ def test_empty_state_creates_everything_in_order():
         ("add", "sid", "gtp4-dt4"),
         ("add", "type1", "10.10.0.1/32"),
         ("add", "type1", "10.10.0.2/32"),
-        ("add", "type2", "192.0.2.100/512"),
+        ("add", "type2", "192.0.2.100/65536"),
     ]
     assert all(op.old is None for op in ops)
     assert plan(LAB, apply_ops(None, ops)) == []
@@ -132,7 +132,7 @@ def test_mixed_plan_exact():
         ("del", "sid", "map"),
         ("replace", "type1", "10.10.0.1/32"),
         ("add", "policy", "to-pe"),
-        ("add", "type2", "192.0.2.100/512"),
+        ("add", "type2", "192.0.2.100/65536"),
     ]
     text = format_plan(ops).splitlines()
     assert text[0] == (
@@ -169,7 +169,7 @@ def test_ops_to_json():
         },
         "old": None,
     }
-    assert js[-1]["obj"]["teid"] == 0x200
+    assert js[-1]["obj"]["teid"] == 0x10000
     assert format_plan([]) == "No changes: the data plane matches the intent."
 
 
