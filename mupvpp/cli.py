@@ -135,7 +135,10 @@ def read_current(ctx: Ctx) -> Intent | None:
     if not p.exists():
         return None
     try:
-        return intent_from_dict(json.loads(p.read_text(encoding="utf-8")))
+        doc = json.loads(p.read_text(encoding="utf-8"))
+        if "intent" in doc:  # the embedded backend's file: {"intent": ..., ...}
+            doc = doc["intent"]
+        return intent_from_dict(doc) if doc else None
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise InputError(f"state file {p}: {e}") from None
 
@@ -482,6 +485,13 @@ def main(argv: list[str] | None = None) -> None:
         for line in str(e).splitlines() or [type(e).__name__]:
             click.echo(f"mupvpp: error: {line}", err=True)
         sys.exit(e.exit_code)
+    except ImportError as e:
+        if not (e.name or "").startswith("mupvpp") and "mupvpp" not in str(e):
+            raise
+        from mupvpp.errors import BackendUnavailable
+
+        click.echo(f"mupvpp: error: data plane unavailable: {e}", err=True)
+        sys.exit(BackendUnavailable.exit_code)
     sys.exit(0)
 
 

@@ -98,7 +98,7 @@ def test_plan_json_empty_state(capsys):
 
 def test_plan_against_state_file(tmp_path):
     state = tmp_path / "s.json"
-    state.write_text(json.dumps(intent_to_dict(load_intent(LAB))))
+    state.write_text(json.dumps({"intent": intent_to_dict(load_intent(LAB))}))
     r = run("plan", LAB, state=state)
     assert r.exit_code == 0
     assert r.output.splitlines()[-1] == (
