@@ -95,6 +95,9 @@ if (HERE / "gen.h").exists():
     cdef += _cdef_of(HERE / "gen.h")
     sources.append(str(HERE / "gen.c"))
     includes += '#include "gen.h"\n'
+    cdef += _cdef_of(HERE / "pump.h")
+    sources.append(str(HERE / "pump.c"))
+    includes += '#include "pump.h"\n'
 ffibuilder.cdef(cdef)
 ffibuilder.set_source(
     "mupvpp._engine",

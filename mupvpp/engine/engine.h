@@ -45,6 +45,7 @@ uint64_t mup_engine_bench_sid (mup_engine_t *e, uint32_t index,
 			       uint32_t stride, uint16_t headroom, uint8_t *buf,
 			       mup_pkt_t *pkts, uint32_t n, uint32_t rounds,
 			       uint64_t now_ns);
+void mup_callgrind_dump (const char *label);
 /* CDEF-END */
 
 #endif

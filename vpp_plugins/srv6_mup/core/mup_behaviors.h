@@ -241,6 +241,9 @@ mup_h_m_gtp4_d (const mup_sid_t *s, mup_pkt_t *p)
   {
     mup_u128 sid, sa;
     uint8_t *slot;
+    /* the message type rides in the SRH tag: none without an SRH */
+    if (MUP_UNLIKELY (in.g.tag != MUP_TAG_DATA && !s->nsegs))
+      MUP_DROP (p, MUP_E_GTPU_CONTROL);
     h = mup_push_encap (s, p, in.inner_off, in.g.pdu_len, nh, in.g.tag);
     if (MUP_UNLIKELY (!h))
       MUP_DROP (p, MUP_E_NO_HEADROOM);
@@ -272,6 +275,8 @@ mup_end_m_gtp6_d (const mup_sid_t *s, mup_pkt_t *p, int di)
   MUP_CHECK (p, mup_parse_gtp6 (p->data, p->len, &ip, &in));
   MUP_CHECK (p, mup_inner_nh (s->nh, &in.g, p->data + in.inner_off, &nh));
   u = (s->flags & MUP_F_U_PDU_TYPE) ? (in.g.psc_pdu_type & 1) : 0;
+  if (MUP_UNLIKELY (in.g.tag != MUP_TAG_DATA && !s->nsegs))
+    MUP_DROP (p, MUP_E_GTPU_CONTROL);
   if (di)
     {
       memcpy (sa, p->data + 8, 16);

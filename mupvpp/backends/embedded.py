@@ -1,0 +1,138 @@
+"""The embedded backend: the C core in-process, configured from a state file.
+
+The embedded data plane lives inside each mupvpp process, so what persists
+between commands is the applied intent (and the counters of the last
+traffic run), in a JSON state file.  ``apply`` is all-or-nothing: the plan
+is first carried out on a fresh engine built from the current state; only
+if every operation succeeds is the new state written (atomically, by
+rename).  A failure leaves the state file untouched and names the operation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from mupvpp.errors import ApplyError, InputError
+from mupvpp.model import Intent
+from mupvpp.plan import Op, apply_ops
+from mupvpp.state import intent_from_dict, intent_to_dict
+
+
+class EmbeddedBackend:
+    """Backend protocol implementation over mupvpp.engine.Engine."""
+
+    name = "embedded"
+
+    def __init__(self, state_path: str | os.PathLike):
+        self.path = Path(state_path)
+        self._doc = self._load()
+
+    # ---- state file ----
+    def _load(self) -> dict:
+        if not self.path.exists():
+            return {}
+        try:
+            doc = json.loads(self.path.read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{self.path}: not a mupvpp state file: {exc}") from exc
+        if not isinstance(doc, dict) or "intent" not in doc:
+            raise InputError(f"{self.path}: not a mupvpp state file (no 'intent')")
+        return doc
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".mupvpp-state.", dir=self.path.parent)
+        with os.fdopen(fd, "w") as f:
+            json.dump(self._doc, f, indent=1, sort_keys=True)
+        os.replace(tmp, self.path)
+
+    def read_state(self) -> Intent | None:
+        d = self._doc.get("intent")
+        return intent_from_dict(d) if d else None
+
+    # ---- the data plane ----
+    def engine(self):
+        """A fresh engine configured with the applied state."""
+        from mupvpp.engine import Engine
+
+        eng = Engine()
+        cur = self.read_state()
+        if cur is not None:
+            eng.load_intent(cur)
+        return eng
+
+    def apply(self, ops: list[Op], desired: Intent) -> None:
+        from mupvpp.engine import Engine, EngineError
+
+        current = self.read_state()
+        eng = Engine()
+        if current is not None:
+            eng.load_intent(current)
+        done: list[Op] = []
+        for op in ops:
+            try:
+                _run_op(eng, op, desired)
+            except (EngineError, KeyError) as exc:
+                raise ApplyError(
+                    f"{op.action} {op.kind} {op.key} failed: {exc}; "
+                    f"nothing applied ({len(done)} earlier change(s) undone)"
+                ) from exc
+            done.append(op)
+        new = apply_ops(current, ops)
+        self._doc["intent"] = intent_to_dict(
+            Intent(
+                node=desired.node,
+                policies=new.policies,
+                sids=new.sids,
+                type1=new.type1,
+                type2=new.type2,
+                source=desired.source,
+            )
+        )
+        self._save()
+
+    def counters(self) -> dict:
+        return self._doc.get("counters", {})
+
+    def save_counters(self, counters: dict) -> None:
+        """Keep the counters of the last traffic run (replay, bench)."""
+        if "intent" in self._doc:
+            self._doc["counters"] = counters
+            self._save()
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> EmbeddedBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _run_op(eng, op: Op, desired: Intent) -> None:
+    """Carry out one planned change on an engine."""
+    if op.kind == "policy":
+        return  # policies are compiled into the SIDs that use them
+    if op.kind == "sid":
+        if op.action == "del":
+            eng.del_sid(op.key)
+        else:
+            eng.set_sid(op.obj, desired)
+    elif op.kind == "type1":
+        s = op.obj or op.old
+        if op.action == "del":
+            eng.t1st_del(s.headend, s.ue_prefix)
+        else:
+            if op.action == "replace" and op.old.headend != s.headend:
+                eng.t1st_del(op.old.headend, op.old.ue_prefix)
+            eng.t1st_set(s.headend, s.ue_prefix, s.gnb, s.teid, s.qfi, s.rqi)
+    elif op.kind == "type2":
+        s = op.obj or op.old
+        if op.action == "del":
+            eng.t2st_del(s.headend, s.n3, s.teid)
+        else:
+            eng.t2st_set(s.headend, s.n3, s.teid, s.segment)

@@ -1,0 +1,106 @@
+"""Bench results: terminal table, JSON document, PNG plots."""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import asdict
+from pathlib import Path
+
+
+def table(rows) -> str:
+    head = (
+        f"{'scenario':<18} {'SID':<12} {'frame':>5} {'cyc/pkt':>8} "
+        f"{'Mpps core':>9} {'Mpps wall':>9} {'fwd %':>6}  drops"
+    )
+    out = [head, "-" * len(head)]
+    for r in rows:
+        pct = 100.0 * r.forwarded / r.packets if r.packets else 0.0
+        drops = ", ".join(f"{k}={v}" for k, v in sorted(r.drops.items())) or "-"
+        out.append(
+            f"{r.scenario:<18} {r.sid:<12} {r.frame_bytes:>5} "
+            f"{r.cycles_per_packet:>8.1f} {r.mpps_core:>9.2f} {r.mpps_wall:>9.2f} "
+            f"{pct:>6.1f}  {drops}"
+        )
+    return "\n".join(out)
+
+
+def handover_text(h) -> str:
+    return (
+        f"handover on {h.headend}: {h.ues} UEs moved to a new gNB at "
+        f"t={h.handover_at_s}s (swap took {h.handover_took_ms} ms) under "
+        f"{h.offered_mpps} Mpps: sent {h.sent}, via old gNB {h.via_old}, "
+        f"via new gNB {h.via_new}, other {h.other}, lost {h.lost} "
+        f"(convergence {h.convergence_ms} ms)"
+    )
+
+
+def document(config: str, hz: float, rows, ho) -> dict:
+    return {
+        "config": config,
+        "engine": "embedded",
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "tsc_hz": round(hz),
+            "python": platform.python_version(),
+        },
+        "throughput": [asdict(r) for r in rows],
+        "handover": asdict(ho) if ho else None,
+    }
+
+
+def save(out_dir: Path, doc: dict) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    p = out_dir / "bench.json"
+    p.write_text(json.dumps(doc, indent=2))
+    written.append(p)
+    written += plots(out_dir, doc)
+    return written
+
+
+def plots(out_dir: Path, doc: dict) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    rows = doc["throughput"]
+    if rows:
+        fig, ax = plt.subplots(figsize=(9, 4.5))
+        names = [f"{r['scenario']}\n{r['frame_bytes']} B" for r in rows]
+        ax.bar(names, [r["mpps_core"] for r in rows], color="#3572a5", label="core")
+        ax.bar(
+            names, [r["mpps_wall"] for r in rows], color="#e8a33d", label="with generator"
+        )
+        ax.set_ylabel("Mpps (one core)")
+        ax.set_title("mupvpp embedded engine: throughput per behaviour")
+        ax.legend()
+        plt.setp(ax.get_xticklabels(), rotation=30, ha="right", fontsize=8)
+        fig.tight_layout()
+        p = out_dir / "throughput.png"
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        written.append(p)
+    ho = doc.get("handover")
+    if ho and ho["series"]:
+        t = [s[0] for s in ho["series"]]
+        fig, ax = plt.subplots(figsize=(9, 4))
+        ax.plot(t, [s[1] for s in ho["series"]], label="via old gNB", lw=1)
+        ax.plot(t, [s[2] for s in ho["series"]], label="via new gNB", lw=1)
+        ax.plot(t, [s[3] for s in ho["series"]], label="lost", lw=1, color="red")
+        ax.axvline(ho["handover_at_s"], ls="--", color="grey", label="handover")
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("packets per slice")
+        ax.set_title(
+            f"Type 1 session handover, {ho['ues']} UEs, {ho['offered_mpps']} Mpps: "
+            f"{ho['lost']} lost"
+        )
+        ax.legend()
+        fig.tight_layout()
+        p = out_dir / "handover.png"
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        written.append(p)
+    return written
