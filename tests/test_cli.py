@@ -38,6 +38,18 @@ def test_validate_ok(capsys):
     code, out, err = run_main(capsys, "validate", LAB)
     assert code == 0
     assert out == f"{LAB}: ok (3 policies, 12 sids, 2 type1, 1 type2 sessions)\n"
+    assert err == ""
+
+
+def test_validate_warns_gtp6e_not_penultimate(capsys, tmp_path):
+    """A plain End.M.GTP6.D whose policy ends at a local End.M.GTP6.E."""
+    text = Path(LAB).read_text().replace(
+        'sid: "fc00:0:6d::/64"\n    policy: to-dt4', 'sid: "fc00:0:6d::/64"\n    policy: to-gtp6e'
+    )
+    cfg = tmp_path / "lab.yaml"
+    cfg.write_text(text)
+    code, out, err = run_main(capsys, "validate", str(cfg))
+    assert code == 0
     assert "warning: policy to-gtp6e ends at end.m.gtp6.e gtp6e" in err
 
 
@@ -70,7 +82,7 @@ def test_plan_json_empty_state(capsys):
     assert [(o["action"], o["kind"], o["key"]) for o in ops] == [
         ("add", "policy", "to-gtp4e"),
         ("add", "policy", "to-gtp6e"),
-        ("add", "policy", "to-pe"),
+        ("add", "policy", "to-dt4"),
         ("add", "sid", "uplink-gtp4"),
         ("add", "sid", "gtp4e"),
         ("add", "sid", "gtp6d"),

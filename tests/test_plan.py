@@ -30,7 +30,7 @@ def test_empty_state_creates_everything_in_order():
     assert acts(ops) == [
         ("add", "policy", "to-gtp4e"),
         ("add", "policy", "to-gtp6e"),
-        ("add", "policy", "to-pe"),
+        ("add", "policy", "to-dt4"),
         ("add", "sid", "uplink-gtp4"),
         ("add", "sid", "gtp4e"),
         ("add", "sid", "gtp6d"),
@@ -88,34 +88,33 @@ def test_policy_change_replaces_its_sids():
     )
     assert acts(plan(desired, LAB)) == [
         ("replace", "policy", "to-gtp6e"),
-        ("replace", "sid", "gtp6d"),
         ("replace", "sid", "gtp6d-di"),
     ]
 
 
 def test_sid_moved_to_new_policy_orders_around_it():
     """New policy created before the SID replace; old one deleted after."""
-    old_p = LAB.policy("to-pe")
-    new_p = dataclasses.replace(old_p, name="to-pe2")
+    old_p = LAB.policy("to-dt4")
+    new_p = dataclasses.replace(old_p, name="to-dt4b")
     sid = LAB.sid("gtp6d")
     current = dataclasses.replace(
         LAB,
         sids=tuple(
-            dataclasses.replace(s, policy="to-pe") if s is sid else s for s in LAB.sids
+            dataclasses.replace(s, policy="to-dt4") if s is sid else s for s in LAB.sids
         ),
     )
     desired = dataclasses.replace(
         current,
         policies=tuple(new_p if p is old_p else p for p in LAB.policies),
         sids=tuple(
-            dataclasses.replace(s, policy="to-pe2") if s.name == "gtp6d" else s
+            dataclasses.replace(s, policy="to-dt4b") if s.name == "gtp6d" else s
             for s in current.sids
         ),
     )
     assert acts(plan(desired, current)) == [
-        ("add", "policy", "to-pe2"),
+        ("add", "policy", "to-dt4b"),
         ("replace", "sid", "gtp6d"),
-        ("del", "policy", "to-pe"),
+        ("del", "policy", "to-dt4"),
     ]
 
 
@@ -131,7 +130,7 @@ def test_mixed_plan_exact():
         ("del", "type1", "10.10.0.2/32"),
         ("del", "sid", "map"),
         ("replace", "type1", "10.10.0.1/32"),
-        ("add", "policy", "to-pe"),
+        ("add", "policy", "to-dt4"),
         ("add", "type2", "192.0.2.100/65536"),
     ]
     text = format_plan(ops).splitlines()

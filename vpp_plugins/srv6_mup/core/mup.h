@@ -226,7 +226,14 @@ typedef struct
   uint8_t limit_rate_bits;  /* End.Limit: bits of rate after group id */
   uint8_t pad0;
   uint16_t encap_len;  /* bytes of the precomputed encapsulation */
-  uint16_t pad1;
+  uint8_t args_shift;  /* D/headends: 128 - dst_len - field width */
+  uint8_t src_shift;   /* 128 - src_len - 32: IPv4 SA in the IPv6 SA */
+  uint8_t get_shift;   /* E: 128 - sid_len - field width */
+  uint8_t pad1[3];
+  /* precomputed 128-bit values, host order {high, low}, the bits that
+     are written per packet cleared: OR is all the fast path does */
+  uint64_t args_tmpl[2]; /* the args SID */
+  uint64_t src_tmpl[2];  /* the IPv6 SA (H.M.GTP4.D) */
   uint32_t fib_index;  /* output table */
   uint32_t src4;       /* fixed IPv4 SA (network order) */
   uint8_t src6[16];    /* encap source / IPv6 SA prefix / fixed IPv6 SA */

@@ -64,7 +64,15 @@ mup_push_encap (const mup_sid_t *s, mup_pkt_t *p, uint32_t inner_off,
   if (MUP_UNLIKELY (el + inner_len > 0xffff))
     return 0;
   h = p->data + inner_off - el;
-  memcpy (h, s->encap, el);
+  if (el == 40)
+    memcpy (h, s->encap, 40);
+  else
+    {
+      /* 48 + 16 n octets: copy in 16-octet steps, no libc call */
+      uint32_t i;
+      for (i = 0; i < el; i += 16)
+	memcpy (h + i, s->encap + i, 16);
+    }
   mup_wr16 (h + 4, (uint16_t) (el - 40 + inner_len));
   if (s->nsegs)
     {
@@ -229,7 +237,7 @@ mup_h_m_gtp4_d (const mup_sid_t *s, mup_pkt_t *p)
 	  memcpy (h, s->encap, 8);
 	  mup_wr16 (h + 4, (uint16_t) inner_len);
 	  h[6] = nh;
-	  sa = mup_put_bits (mup_ld128 (s->src6), s->src_len, 32, in.sa4);
+	  sa = mup_u128_of (s->src_tmpl) | (mup_u128) in.sa4 << s->src_shift;
 	  mup_st128 (h + 8, sa);
 	  memcpy (h + 24, seg, 16);
 	  mup_move (p, (int32_t) in.inner_off - 40, 40 + inner_len);
@@ -239,20 +247,19 @@ mup_h_m_gtp4_d (const mup_sid_t *s, mup_pkt_t *p)
     }
 
   {
-    mup_u128 sid, sa;
-    uint8_t *slot;
+    mup_u128 sid, sa, v;
     /* the message type rides in the SRH tag: none without an SRH */
     if (MUP_UNLIKELY (in.g.tag != MUP_TAG_DATA && !s->nsegs))
       MUP_DROP (p, MUP_E_GTPU_CONTROL);
     h = mup_push_encap (s, p, in.inner_off, in.g.pdu_len, nh, in.g.tag);
     if (MUP_UNLIKELY (!h))
       MUP_DROP (p, MUP_E_NO_HEADROOM);
-    sa = mup_put_bits (mup_ld128 (s->src6), s->src_len, 32, in.sa4);
+    sa = mup_u128_of (s->src_tmpl) | (mup_u128) in.sa4 << s->src_shift;
     mup_st128 (h + 8, sa);
-    slot = mup_args_slot (s, h);
-    sid = mup_put_bits (mup_ld128 (slot), s->dst_len, 32, in.da4);
-    sid = mup_put_bits (sid, s->dst_len + 32u, MUP_ARGS_BITS,
-			mup_args_pack (in.g.qfi, in.g.rqi, u, teid));
+    /* | IPv4 DA (32) | Args.Mob.Session (40) | at bit dst_len */
+    v = (mup_u128) in.da4 << MUP_ARGS_BITS |
+	mup_args_pack (in.g.qfi, in.g.rqi, u, teid);
+    sid = mup_u128_of (s->args_tmpl) | v << s->args_shift;
     mup_store_args_sid (s, h, sid);
     mup_fwd (s, p, MUP_NEXT_IP6);
   }
@@ -271,7 +278,6 @@ mup_end_m_gtp6_d (const mup_sid_t *s, mup_pkt_t *p, int di)
   mup_gtp_in_t in;
   uint8_t nh, *h, u, sa[16], da[16];
   mup_u128 sid;
-  uint8_t *slot;
   MUP_CHECK (p, mup_parse_gtp6 (p->data, p->len, &ip, &in));
   MUP_CHECK (p, mup_inner_nh (s->nh, &in.g, p->data + in.inner_off, &nh));
   u = (s->flags & MUP_F_U_PDU_TYPE) ? (in.g.psc_pdu_type & 1) : 0;
@@ -290,10 +296,10 @@ mup_end_m_gtp6_d (const mup_sid_t *s, mup_pkt_t *p, int di)
       memcpy (h + 8, sa, 16);
       memcpy (h + 48, da, 16); /* SRH[0] = original destination */
     }
-  slot = mup_args_slot (s, h);
-  sid = mup_put_bits (mup_ld128 (slot), s->dst_len, MUP_ARGS_BITS,
-		      mup_args_pack (in.g.qfi, in.g.rqi, u,
-				     mup_gtpu_args_teid (&in.g)));
+  sid = mup_u128_of (s->args_tmpl) |
+	(mup_u128) mup_args_pack (in.g.qfi, in.g.rqi, u,
+				  mup_gtpu_args_teid (&in.g))
+	  << s->args_shift;
   mup_store_args_sid (s, h, sid);
   mup_fwd (s, p, MUP_NEXT_IP6);
 }
@@ -374,16 +380,14 @@ mup_end_m_gtp_e (const mup_sid_t *s, mup_pkt_t *p, int is_ip6)
       MUP_UNLIKELY ((ip.upper_nh != 4 && ip.upper_nh != 41) || !inner_len))
     MUP_DROP (p, MUP_E_BAD_INNER);
 
-  da = mup_ld128 (b + 24);
-  if (is_ip6)
-    args = mup_get_bits (da, s->sid_len, MUP_ARGS_BITS);
-  else
+  da = mup_ld128 (b + 24) >> s->get_shift;
+  args = (uint64_t) da & ((1ull << MUP_ARGS_BITS) - 1);
+  if (!is_ip6)
     {
-      ip4_da = (uint32_t) mup_get_bits (da, s->sid_len, 32);
-      args = mup_get_bits (da, s->sid_len + 32u, MUP_ARGS_BITS);
+      ip4_da = (uint32_t) (da >> MUP_ARGS_BITS);
       ip4_sa = (s->flags & MUP_F_FIXED_SRC4) ?
 		 mup_rd32 ((const uint8_t *) &s->src4) :
-		 (uint32_t) mup_get_bits (mup_ld128 (b + 8), s->src_len, 32);
+		 (uint32_t) (mup_ld128 (b + 8) >> s->src_shift);
     }
   qfi = (uint8_t) (args >> 34) & 0x3f;
   r = (uint8_t) (args >> 33) & 1;
@@ -628,12 +632,10 @@ mup_h_encaps (const mup_sid_t *s, mup_pkt_t *p, int t1st)
     MUP_DROP (p, MUP_E_NO_HEADROOM);
   if (ses)
     {
-      uint8_t *slot = mup_args_slot (s, h);
-      mup_u128 sid = mup_ld128 (slot);
-      sid = mup_put_bits (sid, s->dst_len, 32, mup_rd32 (ses->gnb));
-      sid = mup_put_bits (sid, s->dst_len + 32u, MUP_ARGS_BITS,
-			  mup_args_pack (ses->qfi, ses->rqi, 0, ses->teid));
-      mup_store_args_sid (s, h, sid);
+      mup_u128 v = (mup_u128) mup_rd32 (ses->gnb) << MUP_ARGS_BITS |
+		   mup_args_pack (ses->qfi, ses->rqi, 0, ses->teid);
+      mup_store_args_sid (s, h,
+			  mup_u128_of (s->args_tmpl) | v << s->args_shift);
     }
   mup_fwd (s, p, MUP_NEXT_IP6);
 }

@@ -143,6 +143,25 @@ build_encap (mup_sid_t *s, const mup_sid_params_t *p, const char **msg)
       s->encap_len = 40;
     }
   memcpy (s->dst6, list[0], 16);
+  {
+    /* the args SID with its per-packet field cleared */
+    unsigned width = (s->behavior == MUP_B_H_M_GTP4_D ||
+		      s->behavior == MUP_B_H_T1ST) ?
+		       32 + MUP_ARGS_BITS :
+		       MUP_ARGS_BITS;
+    mup_u128 t = mup_ld128 (list[args_idx]);
+    if (has_args)
+      {
+	mup_u128 m = (((mup_u128) 1 << width) - 1) << (128 - p->dst_len - width);
+	t &= ~m;
+	s->args_shift = (uint8_t) (128 - p->dst_len - width);
+	mup_st128 (h + (srh ? 48 + 16 * s->args_seg : 24), t);
+	if (!srh || s->args_seg == n - 1)
+	  mup_st128 (h + 24, t);
+      }
+    s->args_tmpl[0] = (uint64_t) (t >> 64);
+    s->args_tmpl[1] = (uint64_t) t;
+  }
   return 0;
 }
 
@@ -213,6 +232,19 @@ mup_sid_init (mup_sid_t *s, const mup_sid_params_t *p, const char **msg)
     default:
       break;
     }
+  /* IPv4 SA inside the IPv6 SA (H.M.GTP4.D writes, End.M.GTP4.E reads) */
+  if (p->src_len <= 96)
+    {
+      mup_u128 t = mup_ld128 (p->src6);
+      s->src_shift = (uint8_t) (96 - p->src_len);
+      t &= ~((mup_u128) 0xffffffffu << s->src_shift);
+      s->src_tmpl[0] = (uint64_t) (t >> 64);
+      s->src_tmpl[1] = (uint64_t) t;
+    }
+  if (b == MUP_B_END_M_GTP4_E && p->sid_len <= 56)
+    s->get_shift = (uint8_t) (128 - p->sid_len - 32 - MUP_ARGS_BITS);
+  if (b == MUP_B_END_M_GTP6_E && p->sid_len <= 88)
+    s->get_shift = (uint8_t) (128 - p->sid_len - MUP_ARGS_BITS);
   if (pushes_encap (b))
     return build_encap (s, p, msg);
   /* the template's first 8 octets are also used by the Type 2 path */

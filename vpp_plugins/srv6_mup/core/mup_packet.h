@@ -67,6 +67,12 @@ mup_st128 (uint8_t *p, mup_u128 v)
   memcpy (p + 8, &lo, 8);
 }
 
+static inline mup_u128
+mup_u128_of (const uint64_t t[2])
+{
+  return ((mup_u128) t[0] << 64) | t[1];
+}
+
 /*
  * Field of nbits (1..64) at bit offset off (0 = most significant bit of the
  * address).  Callers guarantee off + nbits <= 128 (checked at config time).
