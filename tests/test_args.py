@@ -13,7 +13,6 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from mupvpp._engine import ffi, lib
 
 ARGS_BITS = 40
@@ -49,17 +48,31 @@ def c_args_write(a: int, off, qfi, r, u, teid) -> int:
 
 def c_args_read(a: int, off):
     buf = c_addr(a)
-    q, r, u, t = (ffi.new("uint8_t *"), ffi.new("uint8_t *"), ffi.new("uint8_t *"),
-                  ffi.new("uint32_t *"))
+    q, r, u, t = (
+        ffi.new("uint8_t *"),
+        ffi.new("uint8_t *"),
+        ffi.new("uint8_t *"),
+        ffi.new("uint32_t *"),
+    )
     lib.mup_args_read(buf, off, q, r, u, t)
     return q[0], r[0], u[0], t[0]
 
 
 RNG = random.Random(9433)
-PATTERNS = [0, (1 << 128) - 1, 0x0123456789ABCDEF_FEDCBA9876543210,
-            RNG.getrandbits(128), RNG.getrandbits(128)]
-VALUES = [(0, 0, 0, 0), (63, 1, 1, 0xFFFFFFFF), (9, 1, 0, 0x12345678),
-          (1, 0, 1, 1), (0x2A, 0, 0, 0x80000001)]
+PATTERNS = [
+    0,
+    (1 << 128) - 1,
+    0x0123456789ABCDEF_FEDCBA9876543210,
+    RNG.getrandbits(128),
+    RNG.getrandbits(128),
+]
+VALUES = [
+    (0, 0, 0, 0),
+    (63, 1, 1, 0xFFFFFFFF),
+    (9, 1, 0, 0x12345678),
+    (1, 0, 1, 1),
+    (0x2A, 0, 0, 0x80000001),
+]
 
 
 @pytest.mark.parametrize("off", range(0, 89))
@@ -75,7 +88,11 @@ def test_args_every_offset(off):
             assert c_args_read(got, off) == (qfi, r, u, teid)
             v = get_bits(got, off, ARGS_BITS)
             assert (v >> 34, (v >> 33) & 1, (v >> 32) & 1, v & 0xFFFFFFFF) == (
-                qfi, r, u, teid)
+                qfi,
+                r,
+                u,
+                teid,
+            )
 
 
 @pytest.mark.parametrize("nbits", [1, 6, 7, 8, 16, 32, 40, 63, 64])
@@ -97,9 +114,14 @@ def test_args_write_masks_oversized_fields():
 
 
 @settings(max_examples=400, deadline=None)
-@given(a=st.integers(0, (1 << 128) - 1), off=st.integers(0, 88),
-       qfi=st.integers(0, 63), r=st.integers(0, 1), u=st.integers(0, 1),
-       teid=st.integers(0, 0xFFFFFFFF))
+@given(
+    a=st.integers(0, (1 << 128) - 1),
+    off=st.integers(0, 88),
+    qfi=st.integers(0, 63),
+    r=st.integers(0, 1),
+    u=st.integers(0, 1),
+    teid=st.integers(0, 0xFFFFFFFF),
+)
 def test_args_property(a, off, qfi, r, u, teid):
     got = c_args_write(a, off, qfi, r, u, teid)
     assert got == put_bits(a, off, ARGS_BITS, pack(qfi, r, u, teid))

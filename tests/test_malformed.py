@@ -14,10 +14,10 @@ import ctypes
 import mmap
 
 import pytest
+from mupvpp._engine import ffi, lib
 from scapy.all import IP, UDP, IPv6, IPv6ExtHdrSegmentRouting, Raw
 from scapy.contrib.gtp import GTP_U_Header, GTPPDUSessionContainer
 
-from mupvpp._engine import ffi, lib
 from mupvpp.config import load_intent_text
 from mupvpp.engine import ERROR_NAMES, NEXT_NAMES, Engine
 
@@ -44,8 +44,11 @@ GTP6E_DA = "fc00:0:6e:0:2412:3456:7800:0"
 
 
 def inner4() -> bytes:
-    return bytes(IP(src="10.0.0.1", dst="10.0.0.2", id=1) / UDP(sport=1, dport=2)
-                 / Raw(b"x" * 16))
+    return bytes(
+        IP(src="10.0.0.1", dst="10.0.0.2", id=1)
+        / UDP(sport=1, dport=2)
+        / Raw(b"x" * 16)
+    )
 
 
 def gtp(flags_psc=True, mtype=255, teid=0x12345678, payload=None):
@@ -58,8 +61,9 @@ def gtp(flags_psc=True, mtype=255, teid=0x12345678, payload=None):
 
 
 def gtp4(g: bytes, **ip) -> bytes:
-    return bytes(IP(src=GNB4, dst=UPF4, id=7, **ip) / UDP(sport=2152, dport=2152)
-                 / Raw(g))
+    return bytes(
+        IP(src=GNB4, dst=UPF4, id=7, **ip) / UDP(sport=2152, dport=2152) / Raw(g)
+    )
 
 
 def gtp6(g: bytes, da="fc00:0:6d::1", srh=None) -> bytes:
@@ -109,9 +113,12 @@ def _fixed_reason(sid: str, k: int) -> str:
     if sid in ("gtp4d", "gtp6d"):
         base = 20 if sid == "gtp4d" else 40
         ip_trunc = "ip4_truncated" if sid == "gtp4d" else "ip6_truncated"
-        for end, why in ((base, ip_trunc), (base + 8, "udp_bad_length"),
-                         (base + 20, "gtpu_truncated"),
-                         (base + 24, "gtpu_bad_extension")):
+        for end, why in (
+            (base, ip_trunc),
+            (base + 8, "udp_bad_length"),
+            (base + 20, "gtpu_truncated"),
+            (base + 24, "gtpu_bad_extension"),
+        ):
             if k < end:
                 return why
         return "bad_inner" if k == base + 24 else "forwarded"
@@ -163,7 +170,9 @@ class Guarded:
         assert _libc.mprotect(self.addr + 2 * PAGE, PAGE, 0) == 0
         self.end = 2 * PAGE
 
-    def run(self, eng: Engine, data: bytes, headroom: int = 128, sid: str | None = None):
+    def run(
+        self, eng: Engine, data: bytes, headroom: int = 128, sid: str | None = None
+    ):
         start = self.end - len(data)
         low = start - headroom - self.GUARD
         assert low >= 0
@@ -278,11 +287,14 @@ def test_no_headroom_needed_when_shrinking(eng, guarded, sid):
 
 def test_h_encaps_no_headroom(guarded):
     e = Engine()
-    e.load_intent(load_intent_text(
-        'node: {name: x, encap_source: "fc00::1"}\n'
-        'policies: [{name: p, segments: ["fc00:0:2::1"]}]\n'
-        "sids: [{name: enc, behavior: h.encaps, match: 10.0.0.0/24, policy: p}]\n",
-        "enc"))
+    e.load_intent(
+        load_intent_text(
+            'node: {name: x, encap_source: "fc00::1"}\n'
+            'policies: [{name: p, segments: ["fc00:0:2::1"]}]\n'
+            "sids: [{name: enc, behavior: h.encaps, match: 10.0.0.0/24, policy: p}]\n",
+            "enc",
+        )
+    )
     assert guarded.run(e, inner4(), headroom=39)[:2] == ("no_headroom", "enc")
     assert guarded.run(e, inner4(), headroom=40)[:2] == ("forwarded", "enc")
 
@@ -303,8 +315,11 @@ def _gtp_cases():
     no_psc = gtp(flags_psc=False)
     ln = len(base) - 8
     # extension chain: | len | content ... | next type |
-    skippable = bytes(GTP_U_Header(gtp_type=255, teid=5, E=1, next_ex=0x41)) + bytes(
-        [1, 0xAB, 0xCD, 0]) + inner4()
+    skippable = (
+        bytes(GTP_U_Header(gtp_type=255, teid=5, E=1, next_ex=0x41))
+        + bytes([1, 0xAB, 0xCD, 0])
+        + inner4()
+    )
     skippable = _set(skippable, 2, (len(skippable) - 8).to_bytes(2, "big"))
     required = _set(skippable, 11, b"\xc1")
     zero_len = _set(base, 12, b"\x00")
@@ -313,8 +328,11 @@ def _gtp_cases():
     return [
         ("flags_0x20_pt0", _set(base, 0, b"\x24"), "gtpu_bad_version"),
         ("flags_0x50_version2", _set(base, 0, b"\x54"), "gtpu_bad_version"),
-        ("gtpu_length_past_udp", _set(base, 2, (ln + 1).to_bytes(2, "big")),
-         "gtpu_bad_length"),
+        (
+            "gtpu_length_past_udp",
+            _set(base, 2, (ln + 1).to_bytes(2, "big")),
+            "gtpu_bad_length",
+        ),
         ("zero_length_extension", zero_len, "gtpu_bad_extension"),
         ("truncated_extension", short_ext, "gtpu_bad_extension"),
         ("unknown_required_ext_0xc1", required, "gtpu_unknown_ext"),
@@ -325,8 +343,9 @@ def _gtp_cases():
     ]
 
 
-@pytest.mark.parametrize("name,g,want", _gtp_cases(), ids=lambda v: v
-                         if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "name,g,want", _gtp_cases(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_gtpu_errors(eng, guarded, name, g, want):
     for sid, pkt in _both(g):
         err, who, nxt, out = guarded.run(eng, pkt)
@@ -343,8 +362,10 @@ def test_udp_length_past_ip_total_length(eng, guarded):
     pkt6 = gtp6(gtp())
     bad6 = _set(pkt6, 44, (len(pkt6) - 40 + 1).to_bytes(2, "big"))
     assert guarded.run(eng, bad6)[:2] == ("udp_bad_length", "gtp6d")
-    assert guarded.run(eng, _set(pkt, 24, b"\x00\x07"))[:2] == ("udp_bad_length",
-                                                                  "gtp4d")
+    assert guarded.run(eng, _set(pkt, 24, b"\x00\x07"))[:2] == (
+        "udp_bad_length",
+        "gtp4d",
+    )
 
 
 def test_not_gtpu(eng, guarded):
@@ -363,8 +384,7 @@ def test_ipv4_fragment(eng, guarded, ipkw):
 def test_ipv4_bad_header(eng, guarded):
     pkt = gtp4(gtp())
     assert guarded.run(eng, _set(pkt, 0, b"\x44"))[:2] == ("ip4_malformed", "gtp4d")
-    assert guarded.run(eng, _set(pkt, 2, b"\x00\x13"))[:2] == ("ip4_malformed",
-                                                                "gtp4d")
+    assert guarded.run(eng, _set(pkt, 2, b"\x00\x13"))[:2] == ("ip4_malformed", "gtp4d")
 
 
 # ---- Segments Left, SRH and hop limit ------------------------------------------
@@ -373,17 +393,25 @@ def test_ipv4_bad_header(eng, guarded):
 def test_segments_left(eng, guarded):
     cases = [
         (srv6(GTP6E_DA, [GNB6, GTP6E_DA], sl=0), "gtp6e", "srh_bad_segments_left"),
-        (srv6(GTP6E_DA, [GNB6, GTP6E_DA, "fc00:0:2::9"], sl=2), "gtp6e",
-         "srh_bad_segments_left"),
+        (
+            srv6(GTP6E_DA, [GNB6, GTP6E_DA, "fc00:0:2::9"], sl=2),
+            "gtp6e",
+            "srh_bad_segments_left",
+        ),
         (srv6(GTP6E_DA), "gtp6e", "srh_missing"),
-        (srv6(GTP4E_DA, ["fc00::9", GTP4E_DA], sl=1), "gtp4e",
-         "srh_bad_segments_left"),
+        (srv6(GTP4E_DA, ["fc00::9", GTP4E_DA], sl=1), "gtp4e", "srh_bad_segments_left"),
         (srv6("fc00:0:2::1", ["fc00:0:2::1"], sl=0), "end", "srh_bad_segments_left"),
         (srv6("fc00:0:2::1"), "end", "srh_missing"),
-        (srv6("fc00:0:d4::1", ["fc00:0:d4::1", "fc00::9"], sl=1), "dt4",
-         "srh_bad_segments_left"),
-        (gtp6(gtp(), srh=(["fc00:0:6d::1", "fc00::9"], 1)), "gtp6d",
-         "srh_bad_segments_left"),
+        (
+            srv6("fc00:0:d4::1", ["fc00:0:d4::1", "fc00::9"], sl=1),
+            "dt4",
+            "srh_bad_segments_left",
+        ),
+        (
+            gtp6(gtp(), srh=(["fc00:0:6d::1", "fc00::9"], 1)),
+            "gtp6d",
+            "srh_bad_segments_left",
+        ),
     ]
     for pkt, sid, want in cases:
         assert guarded.run(eng, pkt)[:3] == (want, sid, "drop"), (sid, want)
@@ -424,8 +452,12 @@ def test_ipv6_bad_version_and_ext_chain(eng, guarded):
     # version 6 is what the classifier needs: run the SID directly
     assert guarded.run(eng, _set(pkt, 0, b"\x40"), sid="dt4")[0] == "ip6_malformed"
     # Hop-by-Hop after another extension header
-    dst_hbh = bytes(IPv6(src=SRC6, dst="fc00:0:d4::1", nh=60)) + bytes(
-        [0, 0, 1, 4, 0, 0, 0, 0]) + bytes([4, 0, 1, 4, 0, 0, 0, 0]) + inner4()
+    dst_hbh = (
+        bytes(IPv6(src=SRC6, dst="fc00:0:d4::1", nh=60))
+        + bytes([0, 0, 1, 4, 0, 0, 0, 0])
+        + bytes([4, 0, 1, 4, 0, 0, 0, 0])
+        + inner4()
+    )
     dst_hbh = _set(dst_hbh, 4, (len(dst_hbh) - 40).to_bytes(2, "big"))
     assert guarded.run(eng, dst_hbh)[:2] == ("ip6_bad_ext_chain", "dt4")
 

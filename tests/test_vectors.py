@@ -61,10 +61,13 @@ def scapy_diff(want: bytes, got: bytes) -> str:
         fa = a[i] if i < len(a) else ("-", "-", "<missing>")
         fb = b[i] if i < len(b) else ("-", "-", "<missing>")
         if fa != fb:
-            lines.append(f"  {fa[0]}.{fa[1]}: expected {fa[2]!r}, got "
-                         f"{fb[0]}.{fb[1]}={fb[2]!r}")
-    first = next((i for i in range(min(len(want), len(got))) if want[i] != got[i]),
-                 min(len(want), len(got)))
+            lines.append(
+                f"  {fa[0]}.{fa[1]}: expected {fa[2]!r}, got {fb[0]}.{fb[1]}={fb[2]!r}"
+            )
+    first = next(
+        (i for i in range(min(len(want), len(got))) if want[i] != got[i]),
+        min(len(want), len(got)),
+    )
     lines.append(f"  first differing byte: {first}")
     lines.append(f"  expected {want.hex()}")
     lines.append(f"  got      {got.hex()}")
@@ -98,9 +101,7 @@ def test_vector(c):
     e = engine_for(c["intent"], c["name"])
     inp = bytes.fromhex(c["input"])
     (r,) = e.process_bytes([inp])
-    assert (r.error, r.sid, r.next) == (c["error"], c["sid"], c["next"]), (
-        c["rfc"], r
-    )
+    assert (r.error, r.sid, r.next) == (c["error"], c["sid"], c["next"]), (c["rfc"], r)
     if c["output"] is not None:
         want = bytes.fromhex(c["output"])
         assert r.data == want, f"{c['rfc']}\n" + scapy_diff(want, r.data)
@@ -149,13 +150,19 @@ sids:
 
 
 def _inner4():
-    return bytes(IP(src="10.1.2.3", dst="10.9.8.7", id=9) / UDP(sport=7, dport=9)
-                 / Raw(b"round trip"))
+    return bytes(
+        IP(src="10.1.2.3", dst="10.9.8.7", id=9)
+        / UDP(sport=7, dport=9)
+        / Raw(b"round trip")
+    )
 
 
 def _inner6():
-    return bytes(IPv6(src="2001:db8::1", dst="2001:db8::2") / UDP(sport=7, dport=9)
-                 / Raw(b"round trip 6"))
+    return bytes(
+        IPv6(src="2001:db8::1", dst="2001:db8::2")
+        / UDP(sport=7, dport=9)
+        / Raw(b"round trip 6")
+    )
 
 
 def _gtpu(teid, inner, qfi, rqi, mtype=255):
@@ -176,8 +183,11 @@ def _psc(pkt):
 def test_round_trip_gtp4(teid, qfi, rqi, inner):
     e = engine_for(ROUND4)
     pl = inner()
-    pkt = IP(src="192.0.2.10", dst="192.0.2.100", ttl=64) / UDP(
-        sport=2152, dport=2152) / _gtpu(teid, pl, qfi, rqi)
+    pkt = (
+        IP(src="192.0.2.10", dst="192.0.2.100", ttl=64)
+        / UDP(sport=2152, dport=2152)
+        / _gtpu(teid, pl, qfi, rqi)
+    )
     (r1,) = e.process_bytes([bytes(pkt)])
     assert (r1.sid, r1.error) == ("d", "forwarded")
     (r2,) = e.process_bytes([r1.data])  # End at fc00:0:2::1
@@ -194,7 +204,7 @@ def test_round_trip_gtp4(teid, qfi, rqi, inner):
         assert (psc.QFI, psc.RQI) == (qfi or 0, rqi)
     else:
         assert psc is None
-    assert bytes(out[UDP].payload)[-len(pl):] == pl
+    assert bytes(out[UDP].payload)[-len(pl) :] == pl
     assert out[UDP].len == 8 + 8 + (8 if psc else 0) + len(pl)
 
 
@@ -206,8 +216,11 @@ def test_round_trip_gtp6(plen, qfi, rqi, inner):
     pl = inner()
     teid = 0xA1B2C3D4
     da = "fc00:0:6f::77"
-    pkt = IPv6(src="2001:db8:a::10", dst=da, tc=0x28, fl=3) / UDP(
-        sport=2152, dport=2152) / _gtpu(teid, pl, qfi, rqi)
+    pkt = (
+        IPv6(src="2001:db8:a::10", dst=da, tc=0x28, fl=3)
+        / UDP(sport=2152, dport=2152)
+        / _gtpu(teid, pl, qfi, rqi)
+    )
     (r1,) = e.process_bytes([bytes(pkt)])
     assert (r1.sid, r1.error) == ("di", "forwarded")
     mid = IPv6(r1.data)
@@ -224,7 +237,7 @@ def test_round_trip_gtp6(plen, qfi, rqi, inner):
         assert (psc.QFI, psc.RQI) == (qfi, rqi)
     else:
         assert psc is None
-    assert bytes(out[UDP].payload)[-len(pl):] == pl
+    assert bytes(out[UDP].payload)[-len(pl) :] == pl
     chk = out[UDP].chksum
     del out[UDP].chksum
     assert IPv6(bytes(out))[UDP].chksum == chk
