@@ -218,6 +218,13 @@ def show(ctx: Ctx, what: str, as_json: bool) -> None:
             data = be.counters()
         if as_json:
             _echo_json(data)
+        elif not data and not ctx.vpp:
+            click.echo(
+                "no counters: the embedded engine counts within one run; "
+                "`mupvpp replay` and `mupvpp bench` print theirs (and save them "
+                "with --state)",
+                err=True,
+            )
         else:
             for k, v in _flatten(data):
                 click.echo(f"{k} {v}")

@@ -85,7 +85,21 @@ def command(config, pcap_in, pcap_out, as_json):
         s = replay(config, pcap_in, pcap_out)
     except ValueError as exc:  # packet too big for a buffer
         raise InputError(str(exc)) from exc
+    _save_counters(s["counters"])
     if as_json:
         click.echo(json.dumps(s, indent=2))
     else:
         click.echo(format_summary(s))
+
+
+def _save_counters(counters: dict) -> None:
+    """Keep the run's counters in the embedded state file, when there is
+    one, for `mupvpp show counters`."""
+    from pathlib import Path
+
+    from mupvpp.backends.embedded import EmbeddedBackend
+
+    obj = click.get_current_context().find_root().obj
+    state = getattr(obj, "state", None)
+    if state and Path(state).exists():
+        EmbeddedBackend(state).save_counters(counters)

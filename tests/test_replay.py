@@ -1,0 +1,97 @@
+"""`mupvpp replay` and the pcap reader/writer, on the example capture."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from scapy.all import IP, IPv6, UDP, IPv6ExtHdrSegmentRouting, rdpcap
+from scapy.contrib.gtp import GTP_U_Header
+
+from mupvpp.cli import cli, main
+from mupvpp.errors import InputError
+from mupvpp.pcap import read_pcap
+
+ROOT = Path(__file__).resolve().parents[1]
+LAB = str(ROOT / "examples" / "lab.yaml")
+PCAP = str(ROOT / "examples" / "lab-mixed.pcap")
+
+
+def test_replay_example(tmp_path):
+    out = tmp_path / "out.pcap"
+    r = CliRunner().invoke(cli, ["replay", LAB, PCAP, "-o", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.output)
+    assert (s["packets_in"], s["packets_out"], s["dropped"]) == (8, 7, 1)
+    assert s["drops"] == [
+        {"sid": "uplink-gtp4", "reason": "gtpu_bad_version", "packets": 1}
+    ]
+    assert s["counters"]["uplink-gtp4"]["forwarded"] == 6
+    assert s["counters"]["gtp4e"]["forwarded"] == 1
+    pk = rdpcap(str(out))
+    assert len(pk) == 7
+    # first uplink packet: TEID 0x301, QFI 9 from the PSC, IPv4 DA 192.0.2.100
+    srh = pk[0][IPv6ExtHdrSegmentRouting]
+    assert pk[0][IPv6].src == "fc00:0:a4:0:c000:20a::"
+    assert srh.addresses == ["fc00:0:4e:c000:264:2400:3:100", "fc00:0:2::1"]
+    assert srh.tag == 0 and srh.nh == 4
+    # End Marker: SRH tag 0x0001, no next header
+    em = pk[4][IPv6ExtHdrSegmentRouting]
+    assert (em.tag, em.nh) == (1, 59)
+    # Type 2 session hit: straight to the direct segment, no SRH
+    assert pk[5][IPv6].dst == "fc00:0:d4::1" and pk[5][IPv6].nh == 4
+    # downlink SRv6 -> GTP-U/IPv4 toward the gNB
+    g = pk[6]
+    assert (g[IP].src, g[IP].dst) == ("192.0.2.100", "192.0.2.10")
+    assert g[UDP].dport == 2152
+    gtp = GTP_U_Header(bytes(g[UDP].payload))
+    assert gtp.teid == 0x100 and gtp.gtp_type == 255
+    assert bytes(gtp.payload)[:1] == b"\x45"
+
+
+def test_replay_text_summary(tmp_path):
+    r = CliRunner().invoke(cli, ["replay", LAB, PCAP, "-o", str(tmp_path / "o.pcap")])
+    assert r.exit_code == 0
+    assert r.output.splitlines()[0] == (
+        f"8 packets in, 7 out ({tmp_path / 'o.pcap'}), 1 dropped"
+    )
+    assert "uplink-gtp4      gtpu_bad_version                1" in r.output
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"\x00" * 10, "is too short for a pcap header"),
+        (b"\x0a\x0d\x0d\x0a" + b"\x00" * 30, "pcapng is not supported"),
+        (
+            struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 147),
+            "link type 147 not supported",
+        ),
+        (
+            struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+            + struct.pack("<IIII", 0, 0, 100, 100)
+            + b"\x00" * 20,
+            "record 1: 100 bytes announced, 20 left in the file",
+        ),
+        (
+            struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+            + struct.pack("<IIII", 0, 0, 6, 6)
+            + b"\x00" * 6,
+            "record 1: Ethernet frame of 6 bytes",
+        ),
+    ],
+)
+def test_bad_pcap(tmp_path, capsys, data, message):
+    p = tmp_path / "bad.pcap"
+    p.write_bytes(data)
+    with pytest.raises(InputError) as ei:
+        read_pcap(p)
+    assert message in str(ei.value)
+    with pytest.raises(SystemExit) as ei:
+        main(["replay", LAB, str(p), "-o", str(tmp_path / "o")])
+    assert ei.value.code == 7  # InputError
+    err = capsys.readouterr().err
+    assert err.startswith("mupvpp: error: ") and message in err
