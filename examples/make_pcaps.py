@@ -42,8 +42,8 @@ def main():
     pkts.append(Ether(bytes(raw)))
     down = (
         ETH
-        / IPv6(src="fc00:0:a4:0:c000:264::", dst="fc00:0:4e:c000:20a:2400:0:100")
-        / IPv6ExtHdrSegmentRouting(addresses=["fc00:0:4e:c000:20a:2400:0:100"], segleft=0)
+        / IPv6(src="fc00:0:a4:0:c000:264::", dst="fc00:0:4e:c000:20a:2400:1:0")
+        / IPv6ExtHdrSegmentRouting(addresses=["fc00:0:4e:c000:20a:2400:1:0"], segleft=0)
         / IP(src="198.51.100.1", dst="10.10.0.1")
         / UDP(sport=53, dport=4001)
         / (b"reply" * 4)
