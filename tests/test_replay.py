@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from scapy.all import IP, IPv6, UDP, IPv6ExtHdrSegmentRouting, rdpcap
-from scapy.contrib.gtp import GTP_U_Header
+from scapy.contrib.gtp import GTP_U_Header, GTPPDUSessionContainer
 
 from mupvpp.cli import cli, main
 from mupvpp.errors import InputError
@@ -48,8 +48,10 @@ def test_replay_example(tmp_path):
     assert (g[IP].src, g[IP].dst) == ("192.0.2.100", "192.0.2.10")
     assert g[UDP].dport == 2152
     gtp = GTP_U_Header(bytes(g[UDP].payload))
-    assert gtp.teid == 0x100 and gtp.gtp_type == 255
-    assert bytes(gtp.payload)[:1] == b"\x45"
+    assert gtp.teid == 0x100 and gtp.gtp_type == 255 and gtp.E == 1
+    psc = gtp[GTPPDUSessionContainer]
+    assert (psc.type, psc.QFI) == (0, 9)  # downlink PSC, QFI from the SID
+    assert bytes(psc.payload)[:1] == b"\x45"
 
 
 def test_replay_text_summary(tmp_path):
