@@ -63,8 +63,8 @@ run: engine venv-trex
 bench: run
 
 test: engine venv-trex /usr/bin/valgrind
-	$(PY) -m pytest
 	$(PY) -m ci.gate
+	$(PY) -m pytest
 
 ci-gate: engine /usr/bin/valgrind
 	$(PY) -m ci.gate
