@@ -102,8 +102,8 @@ unix {{
 api-segment {{ prefix mupvpp{os.getpid()} }}
 socksvr {{ socket-name {self.api_sock} }}
 statseg {{ socket-name {workdir}/stats.sock }}
-memory {{ main-heap-size 512M main-heap-page-size default-4k }}
-buffers {{ buffers-per-numa 16384 page-size default-4k }}
+memory {{ main-heap-size 512M main-heap-page-size 4k }}
+buffers {{ buffers-per-numa 16384 page-size 4k }}
 srv6-mup {{ sessions 4096 }}
 plugins {{
   path {":".join(vpp_plugins + [str(plugin_dir)])}
