@@ -14,7 +14,7 @@ import ctypes
 import mmap
 
 import pytest
-from mupvpp._engine import ffi, lib
+from mupvpp.engine import ffi, lib
 from scapy.all import IP, UDP, IPv6, IPv6ExtHdrSegmentRouting, Raw
 from scapy.contrib.gtp import GTP_U_Header, GTPPDUSessionContainer
 

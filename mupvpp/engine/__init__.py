@@ -10,13 +10,17 @@ tools such as ``mupvpp replay``.
 from __future__ import annotations
 
 import ipaddress
+import os
 import time
 from dataclasses import dataclass
 
 from mupvpp.model import Behavior, InnerType, Intent, Sid
 
 try:
-    from mupvpp._engine import ffi, lib
+    if os.environ.get("MUPVPP_SANITIZE") == "1":  # make test-asan
+        from mupvpp._engine_asan import ffi, lib
+    else:
+        from mupvpp._engine import ffi, lib
 except ImportError as exc:  # pragma: no cover - only without a build
     raise ImportError(
         "the embedded engine (mupvpp._engine) is not built: "

@@ -8,6 +8,7 @@ drift from the C sources.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -98,14 +99,18 @@ if (HERE / "gen.h").exists():
     cdef += _cdef_of(HERE / "pump.h")
     sources.append(str(HERE / "pump.c"))
     includes += '#include "pump.h"\n'
+SANITIZE = os.environ.get("MUPVPP_SANITIZE") == "1"
 ffibuilder.cdef(cdef)
 ffibuilder.set_source(
-    "mupvpp._engine",
+    "mupvpp._engine_asan" if SANITIZE else "mupvpp._engine",
     includes,
     sources=[str(Path(s).relative_to(ROOT)) for s in sources],
     include_dirs=[str(HERE.relative_to(ROOT)), str(CORE.relative_to(ROOT))],
     extra_compile_args=["-O3", "-std=gnu11", "-Wall", "-Wextra",
-                        "-Wno-unused-parameter", "-fno-strict-aliasing"],
+                        "-Wno-unused-parameter", "-fno-strict-aliasing"]
+    + (["-O1", "-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer",
+        "-fno-sanitize-recover=undefined"] if SANITIZE else []),
+    extra_link_args=["-fsanitize=address,undefined"] if SANITIZE else [],
 )
 
 if __name__ == "__main__":

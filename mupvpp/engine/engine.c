@@ -391,16 +391,19 @@ mup_engine_t2st_del (mup_engine_t *e, uint32_t index, const uint8_t *n3,
   return mup_map_del (&sl->t2st, key);
 }
 
+/* Make room for `more` new sessions at a load of at most one half; a
+   rehash also drops tombstones.  Control-plane time only. */
 static int
-sess_reserve (mup_sess_table_t *t, uint8_t key_len)
+sess_reserve (mup_sess_table_t *t, uint8_t key_len, uint32_t more)
 {
-  uint32_t size, i, old_size;
+  uint32_t size, i, old_size, need;
   mup_sess_slot_t *old;
   mup_sess_table_t nt;
-  if (t->slots && (t->count + t->tombs + 1) * 2 <= t->mask + 1)
+  if (t->slots && (uint64_t) (t->count + t->tombs + more) * 2 <= t->mask + 1)
     return 0;
-  size = t->slots ? (t->mask + 1) * ((t->count + 1) * 2 > t->mask ? 2 : 1) :
-		    1024;
+  need = (t->slots ? t->count : 0) + more;
+  for (size = 1024; size < 2 * (uint64_t) need; size *= 2)
+    ;
   nt.slots = malloc ((size_t) size * sizeof (mup_sess_slot_t));
   if (!nt.slots)
     return -1;
@@ -424,10 +427,29 @@ mup_engine_t1st_set (mup_engine_t *e, uint32_t index, const uint8_t *key,
     return -1;
   if (sl->t1st.slots && sl->t1st.key_len != key_len)
     return -1;
-  if (sess_reserve (&sl->t1st, key_len))
+  if (sess_reserve (&sl->t1st, key_len, 1))
     return -1;
   sl->sid.t1st = &sl->t1st;
   return mup_sess_set (&sl->t1st, key, v);
+}
+
+/* Install n sessions in one call (bulk load); returns how many were taken,
+   stopping at the first refused one. keys: n x 16 octets. */
+uint32_t
+mup_engine_t1st_bulk (mup_engine_t *e, uint32_t index, const uint8_t *keys,
+		      const mup_t1st_t *vals, uint32_t n, uint8_t key_len)
+{
+  slot_t *sl = get_slot (e, index);
+  uint32_t i;
+  if (!sl || sl->sid.behavior != MUP_B_H_T1ST ||
+      (sl->t1st.slots && sl->t1st.key_len != key_len) ||
+      sess_reserve (&sl->t1st, key_len, n))
+    return 0;
+  sl->sid.t1st = &sl->t1st;
+  for (i = 0; i < n; i++)
+    if (mup_sess_set (&sl->t1st, keys + 16 * (size_t) i, &vals[i]) < 0)
+      break;
+  return i;
 }
 
 int
