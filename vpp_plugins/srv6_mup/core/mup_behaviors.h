@@ -64,14 +64,27 @@ mup_push_encap (const mup_sid_t *s, mup_pkt_t *p, uint32_t inner_off,
   if (MUP_UNLIKELY (el + inner_len > 0xffff))
     return 0;
   h = p->data + inner_off - el;
-  if (el == 40)
-    memcpy (h, s->encap, 40);
-  else
+  /* constant sizes let the compiler copy with a few vector moves */
+  switch (el)
     {
-      /* 48 + 16 n octets: copy in 16-octet steps, no libc call */
-      uint32_t i;
-      for (i = 0; i < el; i += 16)
-	memcpy (h + i, s->encap + i, 16);
+    case 40:
+      memcpy (h, s->encap, 40);
+      break;
+    case 64:
+      memcpy (h, s->encap, 64);
+      break;
+    case 80:
+      memcpy (h, s->encap, 80);
+      break;
+    case 96:
+      memcpy (h, s->encap, 96);
+      break;
+    default:
+      {
+	uint32_t i; /* 48 + 16 n octets */
+	for (i = 0; i < el; i += 16)
+	  memcpy (h + i, s->encap + i, 16);
+      }
     }
   mup_wr16 (h + 4, (uint16_t) (el - 40 + inner_len));
   if (s->nsegs)
@@ -357,7 +370,6 @@ mup_end_m_gtp_e (const mup_sid_t *s, mup_pkt_t *p, int is_ip6)
   uint8_t qfi, r, ubit, pdu_type, hlim;
   int with_seq, with_psc;
   mup_u128 da;
-  uint8_t gtp[16];
 
   MUP_CHECK (p, mup_ip6_parse (b, p->len, &ip));
   if (is_ip6)
@@ -397,8 +409,7 @@ mup_end_m_gtp_e (const mup_sid_t *s, mup_pkt_t *p, int is_ip6)
   pdu_type = (s->flags & MUP_F_U_PDU_TYPE) ? ubit : s->pdu_type;
   with_psc = !(s->flags & MUP_F_NO_PSC) && (qfi || r) &&
 	     (type == MUP_GTPU_GPDU || type == MUP_GTPU_END_MARKER);
-  gl = mup_gtpu_build (gtp, type, teid, seq, with_seq, with_psc, pdu_type, qfi,
-		       r, inner_len);
+  gl = (with_seq || with_psc) ? (with_psc ? 16 : 12) : 8;
   sport = tag == MUP_TAG_DATA ? mup_entropy_port (b + inner_off, inner_len) :
 				MUP_GTPU_PORT;
   vtf = mup_rd32 (b);
@@ -414,7 +425,8 @@ mup_end_m_gtp_e (const mup_sid_t *s, mup_pkt_t *p, int is_ip6)
     MUP_DROP (p, MUP_E_NO_HEADROOM);
   h = b + inner_off - out;
   udp = h + hl;
-  memcpy (udp + 8, gtp, gl);
+  mup_gtpu_build (udp + 8, type, teid, seq, with_seq, with_psc, pdu_type, qfi,
+		  r, inner_len);
   mup_wr16 (udp, sport);
   mup_wr16 (udp + 2, MUP_GTPU_PORT);
   mup_wr16 (udp + 4, (uint16_t) (8 + gl + inner_len));

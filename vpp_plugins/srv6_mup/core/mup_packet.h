@@ -167,9 +167,14 @@ mup_csum_fold (uint64_t sum)
 static inline void
 mup_ip4_set_csum (uint8_t *ip4)
 {
+  /* 20 octets as five 32-bit words: no loop, no carries lost in 64 bits */
+  uint32_t w[5];
+  uint64_t sum;
   uint16_t c;
   ip4[10] = ip4[11] = 0;
-  c = mup_csum_fold (mup_csum_add (0, ip4, 20));
+  memcpy (w, ip4, 20);
+  sum = (uint64_t) w[0] + w[1] + w[2] + w[3] + w[4];
+  c = mup_csum_fold (sum);
   memcpy (ip4 + 10, &c, 2);
 }
 
@@ -377,7 +382,18 @@ mup_gtpu_parse (const uint8_t *g, uint32_t avail, mup_gtpu_t *o)
   o->psc_pdu_type = 0;
   o->seq = 0;
   off = 8;
-  if (g[0] & 0x07) /* any of E, S, PN: the 4 optional octets are present */
+  if (MUP_LIKELY (g[0] == 0x34 && end >= 16 && g[11] == 0x85 &&
+		  g[12] == 1 && g[15] == 0))
+    {
+      /* fast path: one 4-octet PDU Session Container, nothing after it */
+      o->seq = mup_rd16 (g + 8);
+      o->has_psc = 1;
+      o->psc_pdu_type = g[13] >> 4;
+      o->qfi = g[14] & 0x3f;
+      o->rqi = o->psc_pdu_type == 0 ? (g[14] >> 6) & 1 : 0;
+      off = 16;
+    }
+  else if (g[0] & 0x07) /* any of E, S, PN: the 4 optional octets follow */
     {
       if (MUP_UNLIKELY (end < 12))
 	return MUP_E_TRUNC_GTPU;
