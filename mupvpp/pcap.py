@@ -105,5 +105,7 @@ def write_pcap(path: str | Path, linktype: int, records: list[tuple[Record, byte
                     "output; use an Ethernet or raw-IP (101) capture"
                 )
             frame = with_l2(rec.l2, ip)
-            f.write(struct.pack("<IIII", rec.ts_sec, rec.ts_frac, len(frame), len(frame)))
+            f.write(
+                struct.pack("<IIII", rec.ts_sec, rec.ts_frac, len(frame), len(frame))
+            )
             f.write(frame)

@@ -23,7 +23,11 @@ def replay(config: str, inp: str, out: str):
     eng = Engine()
     eng.load_intent(intent)
     results = eng.process_bytes([r.ip for r in records])
-    fwd = [(rec, res.data) for rec, res in zip(records, results) if res.next != "drop"]
+    fwd = [
+        (rec, res.data)
+        for rec, res in zip(records, results, strict=True)
+        if res.next != "drop"
+    ]
     write_pcap(out, linktype, fwd)
     drops = Counter((r.sid or "(no sid)", r.error) for r in results if r.next == "drop")
     packets = [
@@ -58,7 +62,9 @@ def format_summary(s: dict) -> str:
 
 @click.command("replay")
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
-@click.argument("pcap_in", metavar="IN.pcap", type=click.Path(exists=True, dir_okay=False))
+@click.argument(
+    "pcap_in", metavar="IN.pcap", type=click.Path(exists=True, dir_okay=False)
+)
 @click.option(
     "-o",
     "--output",

@@ -13,6 +13,7 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from mupvpp.engine import ffi, lib
 
 ARGS_BITS = 40

@@ -43,8 +43,13 @@ def test_validate_ok(capsys):
 
 def test_validate_warns_gtp6e_not_penultimate(capsys, tmp_path):
     """A plain End.M.GTP6.D whose policy ends at a local End.M.GTP6.E."""
-    text = Path(LAB).read_text().replace(
-        'sid: "fc00:0:6d::/64"\n    policy: to-dt4', 'sid: "fc00:0:6d::/64"\n    policy: to-gtp6e'
+    text = (
+        Path(LAB)
+        .read_text()
+        .replace(
+            'sid: "fc00:0:6d::/64"\n    policy: to-dt4',
+            'sid: "fc00:0:6d::/64"\n    policy: to-gtp6e',
+        )
     )
     cfg = tmp_path / "lab.yaml"
     cfg.write_text(text)

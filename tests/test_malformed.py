@@ -14,12 +14,11 @@ import ctypes
 import mmap
 
 import pytest
-from mupvpp.engine import ffi, lib
 from scapy.all import IP, UDP, IPv6, IPv6ExtHdrSegmentRouting, Raw
 from scapy.contrib.gtp import GTP_U_Header, GTPPDUSessionContainer
 
 from mupvpp.config import load_intent_text
-from mupvpp.engine import ERROR_NAMES, NEXT_NAMES, Engine
+from mupvpp.engine import ERROR_NAMES, NEXT_NAMES, Engine, ffi, lib
 
 INTENT = """
 node: {name: bad, encap_source: "fc00:0:ff::1"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from scapy.all import IP, IPv6, UDP, IPv6ExtHdrSegmentRouting, rdpcap
+from scapy.all import IP, UDP, IPv6, IPv6ExtHdrSegmentRouting, rdpcap
 from scapy.contrib.gtp import GTP_U_Header, GTPPDUSessionContainer
 
 from mupvpp.cli import cli, main

@@ -40,10 +40,19 @@ import click
     type=click.Path(file_okay=False),
     help="Directory for bench.json, throughput.png, handover.png.",
 )
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the JSON here.")
-@click.option("--trex", metavar="HOST", help="Drive a real TRex server (not yet supported).")
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False),
+    help="Also write the JSON here.",
+)
+@click.option(
+    "--trex", metavar="HOST", help="Drive a real TRex server (not yet supported)."
+)
 @click.option("--vpp", metavar="SOCKET", help="Measure a live VPP (not yet supported).")
-def command(config, profiles, tunables, duration, handover, ues, out_dir, json_out, trex, vpp):
+def command(
+    config, profiles, tunables, duration, handover, ues, out_dir, json_out, trex, vpp
+):
     """Measure the data plane CONFIG describes, on the embedded engine.
 
     For every behaviour the configuration has, the matching TRex profile in
@@ -93,9 +102,15 @@ def command(config, profiles, tunables, duration, handover, ues, out_dir, json_o
         scen = [s for s in SCENARIOS if s.behavior in keys]
     hz = tsc_hz()
     rows = []
-    click.echo(f"mupvpp bench {config}: {len(scen)} scenario(s), {duration}s each, TSC {hz / 1e9:.2f} GHz", err=True)
+    click.echo(
+        f"mupvpp bench {config}: {len(scen)} scenario(s), {duration}s each, "
+        f"TSC {hz / 1e9:.2f} GHz",
+        err=True,
+    )
     for s in scen:
-        with click.progressbar(length=100, label=f"{s.name:<18}", file=sys.stderr) as bar:
+        with click.progressbar(
+            length=100, label=f"{s.name:<18}", file=sys.stderr
+        ) as bar:
             last = [0]
 
             def prog(f, bar=bar, last=last):
@@ -106,7 +121,9 @@ def command(config, profiles, tunables, duration, handover, ues, out_dir, json_o
             rows.append(throughput(engine, s, duration, hz, prog))
     ho = None
     if handover and "h.t1st" in keys and not profiles:
-        with click.progressbar(length=100, label=f"{'handover':<18}", file=sys.stderr) as bar:
+        with click.progressbar(
+            length=100, label=f"{'handover':<18}", file=sys.stderr
+        ) as bar:
             last = [0]
 
             def prog2(f):

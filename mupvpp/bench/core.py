@@ -99,7 +99,10 @@ def measure_cycles(config: Path, repeats: int = 7, rounds: int = 200) -> dict:
     out = {}
     for name, sid, idx, tmpl, lens in b.cases:
         b.cycles(idx, tmpl, lens, 20)  # warm
-        runs = [b.cycles(idx, tmpl, lens, rounds) / (rounds * VECTOR) for _ in range(repeats)]
+        runs = [
+            b.cycles(idx, tmpl, lens, rounds) / (rounds * VECTOR)
+            for _ in range(repeats)
+        ]
         out[name] = {
             "sid": sid,
             "cycles_per_packet": round(statistics.median(runs), 1),
@@ -191,9 +194,7 @@ def main(argv=None) -> int:
             + ("" if c["all_forwarded"] else "  (drops!)")
         )
     if a.json:
-        a.json.write_text(
-            json.dumps({"cycles": cyc, "instructions": ins}, indent=2)
-        )
+        a.json.write_text(json.dumps({"cycles": cyc, "instructions": ins}, indent=2))
     return 0
 
 

@@ -72,7 +72,10 @@ def plots(out_dir: Path, doc: dict) -> list[Path]:
         names = [f"{r['scenario']}\n{r['frame_bytes']} B" for r in rows]
         ax.bar(names, [r["mpps_core"] for r in rows], color="#3572a5", label="core")
         ax.bar(
-            names, [r["mpps_wall"] for r in rows], color="#e8a33d", label="with generator"
+            names,
+            [r["mpps_wall"] for r in rows],
+            color="#e8a33d",
+            label="with generator",
         )
         ax.set_ylabel("Mpps (one core)")
         ax.set_title("mupvpp embedded engine: throughput per behaviour")

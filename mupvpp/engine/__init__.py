@@ -86,6 +86,11 @@ def sid_params(sid: Sid, intent: Intent):
         for i, seg in enumerate(pol.segments):
             ffi.memmove(p.segs[i], seg.packed, 16)
         p.dst_len = pol.args_len or 0
+        if node.compat.args == "vpp" and pol.args_len is not None:
+            # VPP's reading: the policy stays intact and an extra segment,
+            # built from its last one, carries the arguments.
+            flags |= lib.MUP_F_VPP_ARGS
+            ffi.memmove(p.dst_prefix, pol.segments[-1].packed, 16)
         if b == Behavior.H_M_GTP4_D:
             sp = sid.source_prefix
             ffi.memmove(p.src6, sp.network_address.packed, 16)
@@ -140,9 +145,12 @@ class Engine:
         route = (net.version, net.network_address.packed, net.prefixlen)
         if old and old != route:
             lib.mup_engine_route_del(self._e, int(old[0] == 6), old[1], old[2])
-        if lib.mup_engine_route_add(
-            self._e, int(net.version == 6), route[1], route[2], idx
-        ) < 0:
+        if (
+            lib.mup_engine_route_add(
+                self._e, int(net.version == 6), route[1], route[2], idx
+            )
+            < 0
+        ):
             raise EngineError(f"sid {sid.name}: cannot add route {net}")
         self._routes[sid.name] = route
         for frm, to in sid.maps:

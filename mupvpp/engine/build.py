@@ -106,10 +106,25 @@ ffibuilder.set_source(
     includes,
     sources=[str(Path(s).relative_to(ROOT)) for s in sources],
     include_dirs=[str(HERE.relative_to(ROOT)), str(CORE.relative_to(ROOT))],
-    extra_compile_args=["-O3", "-std=gnu11", "-Wall", "-Wextra",
-                        "-Wno-unused-parameter", "-fno-strict-aliasing"]
-    + (["-O1", "-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer",
-        "-fno-sanitize-recover=undefined"] if SANITIZE else []),
+    extra_compile_args=[
+        "-O3",
+        "-std=gnu11",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter",
+        "-fno-strict-aliasing",
+    ]
+    + (
+        [
+            "-O1",
+            "-g",
+            "-fsanitize=address,undefined",
+            "-fno-omit-frame-pointer",
+            "-fno-sanitize-recover=undefined",
+        ]
+        if SANITIZE
+        else []
+    ),
     extra_link_args=["-fsanitize=address,undefined"] if SANITIZE else [],
 )
 

@@ -9,10 +9,23 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # index of the first SID of each behaviour in fuzz_core.c setup()
 SID_INDEX = {
-    "h.m.gtp4.d": 0, "end.m.gtp4.e": 2, "end.m.gtp6.d": 3, "end.m.gtp6.d.di": 4,
-    "end.m.gtp6.e": 5, "end": 6, "end.dt4": 7, "end.dt6": 8, "end.dt46": 9,
-    "end.map": 10, "end.limit": 11, "h.encaps": 12, "h.t1st": 13,
-    "gtp4.dt4": 14, "gtp4.dt46": 15, "gtp6.dt6": 16, "gtp6.dt46": 17,
+    "h.m.gtp4.d": 0,
+    "end.m.gtp4.e": 2,
+    "end.m.gtp6.d": 3,
+    "end.m.gtp6.d.di": 4,
+    "end.m.gtp6.e": 5,
+    "end": 6,
+    "end.dt4": 7,
+    "end.dt6": 8,
+    "end.dt46": 9,
+    "end.map": 10,
+    "end.limit": 11,
+    "h.encaps": 12,
+    "h.t1st": 13,
+    "gtp4.dt4": 14,
+    "gtp4.dt46": 15,
+    "gtp6.dt6": 16,
+    "gtp6.dt46": 17,
 }
 
 

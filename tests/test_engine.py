@@ -1,0 +1,144 @@
+"""The embedded engine's own surface: compatibility options, sessions,
+handover atomicity, configuration refusals."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from scapy.all import IP, UDP, IPv6, IPv6ExtHdrSegmentRouting, raw
+from scapy.contrib.gtp import GTP_U_Header, GTPPDUSessionContainer
+
+from mupvpp.config import load_intent_text
+from mupvpp.engine import Engine, EngineError
+
+LAB = (Path(__file__).resolve().parents[1] / "examples" / "lab.yaml").read_text()
+
+
+def engine(text: str = LAB) -> Engine:
+    e = Engine()
+    e.load_intent(load_intent_text(text, "lab.yaml"))
+    return e
+
+
+def uplink(teid=0x300, psc_type=None):
+    g = GTP_U_Header(teid=teid)
+    if psc_type is not None:
+        g = GTP_U_Header(teid=teid, E=1, next_ex=0x85) / GTPPDUSessionContainer(
+            type=psc_type, QFI=5
+        )
+    return raw(
+        IP(src="192.0.2.10", dst="192.0.2.100")
+        / UDP(sport=2152, dport=2152)
+        / g
+        / IP(src="10.10.0.1", dst="198.51.100.1")
+    )
+
+
+def test_compat_args_vpp_appends_an_args_segment():
+    e = engine(LAB.replace("args: rfc ", "args: vpp "))
+    r = e.process_bytes([uplink()])[0]
+    assert r.error == "forwarded"
+    # policy kept intact (fc00:0:2::1, fc00:0:4e::), args in an extra segment
+    assert IPv6(r.data)[IPv6ExtHdrSegmentRouting].addresses == [
+        "fc00:0:4e:c000:264:0:3:0",
+        "fc00:0:4e::",
+        "fc00:0:2::1",
+    ]
+
+
+def test_compat_args_rfc_writes_into_the_last_segment():
+    r = engine().process_bytes([uplink()])[0]
+    assert IPv6(r.data)[IPv6ExtHdrSegmentRouting].addresses == [
+        "fc00:0:4e:c000:264:0:3:0",
+        "fc00:0:2::1",
+    ]
+
+
+@pytest.mark.parametrize(
+    "u_bit, expected_first_args_octet", [("rfc", 0x14), ("vpp", 0x15)]
+)
+def test_u_bit_compat(u_bit, expected_first_args_octet):
+    """UL PSC (PDU type 1), QFI 5: U = 0 (RFC) or the PDU type (VPP)."""
+    e = engine(LAB.replace("u_bit: rfc ", f"u_bit: {u_bit} "))
+    r = e.process_bytes([uplink(psc_type=1)])[0]
+    sid = IPv6(r.data)[IPv6ExtHdrSegmentRouting].addresses[0]
+    import ipaddress
+
+    assert ipaddress.IPv6Address(sid).packed[10] == expected_first_args_octet
+
+
+def downlink(ue="10.10.0.1"):
+    return raw(IP(src="198.51.100.1", dst=ue) / UDP(sport=53, dport=4000))
+
+
+def gnb_of(data: bytes) -> str:
+    import ipaddress
+
+    sid = ipaddress.IPv6Address(IPv6(data)[IPv6ExtHdrSegmentRouting].addresses[0])
+    return str(ipaddress.IPv4Address(sid.packed[6:10]))
+
+
+def test_type1_session_miss_hit_handover_delete():
+    e = engine()
+    assert e.process_bytes([downlink("10.10.0.9")])[0].error == "session_miss"
+    assert gnb_of(e.process_bytes([downlink()])[0].data) == "192.0.2.10"
+    assert e.t1st_set("downlink", "10.10.0.1/32", "192.0.2.11", 0x500, 9) == 1
+    assert gnb_of(e.process_bytes([downlink()])[0].data) == "192.0.2.11"
+    e.t1st_del("downlink", "10.10.0.1/32")
+    assert e.process_bytes([downlink()])[0].error == "session_miss"
+    assert e.counters()["downlink"]["session_miss"] == 2
+
+
+def test_teid_zero_refused():
+    with pytest.raises(EngineError, match="type1 session 10.10.0.7/32"):
+        engine().t1st_set("downlink", "10.10.0.7/32", "192.0.2.10", 0, 9)
+
+
+def test_handover_under_concurrent_traffic_loses_nothing():
+    """A writer thread flips sessions while the data plane runs in C (the
+    GIL is released during cffi calls): every packet sees old or new."""
+    e = engine()
+    ues = [f"10.10.1.{i}" for i in range(1, 200)]
+    for i, ue in enumerate(ues):
+        e.t1st_set("downlink", f"{ue}/32", "192.0.2.10", 0x1000 + i, 9)
+    stop = threading.Event()
+
+    def flip():
+        n = 0
+        while not stop.is_set():
+            gnb = "192.0.2.11" if n % 2 == 0 else "192.0.2.10"
+            for i, ue in enumerate(ues):
+                e.t1st_set("downlink", f"{ue}/32", gnb, 0x2000 + i, 9)
+            n += 1
+
+    t = threading.Thread(target=flip)
+    t.start()
+    seen = set()
+    try:
+        for _ in range(30):
+            for r in e.process_bytes([downlink(ue) for ue in ues]):
+                assert r.error == "forwarded"
+                seen.add(gnb_of(r.data))
+    finally:
+        stop.set()
+        t.join()
+    assert seen <= {"192.0.2.10", "192.0.2.11"}
+
+
+def test_refused_configuration_names_the_sid():
+    bad = LAB.replace('sid: "fc00:0:6e::/64"', 'sid: "fc00:0:6e::/64"')
+    e = Engine()
+    intent = load_intent_text(bad, "lab.yaml")
+    sid = intent.sid("gtp4e")
+    import dataclasses
+    import ipaddress
+
+    wide = dataclasses.replace(sid, prefix=ipaddress.ip_network("fc00:0:4e::/64"))
+    with pytest.raises(EngineError) as ei:
+        e.set_sid(wide, intent)
+    assert str(ei.value) == (
+        "sid gtp4e: End.M.GTP4.E SID prefix leaves no room for IPv4 DA (32) "
+        "+ Args.Mob.Session (40): at most /56"
+    )
