@@ -87,6 +87,14 @@ def command(config, pcap_in, pcap_out, as_json):
     Example:
       mupvpp replay examples/lab.yaml examples/uplink.pcap -o /tmp/out.pcap
     """
+    root = click.get_current_context().find_root().obj
+    if getattr(root, "vpp", None):
+        from mupvpp.errors import BackendUnsupported
+
+        raise BackendUnsupported(
+            "replay runs on the embedded engine (the same C core as the "
+            "srv6_mup plugin); drop --vpp, or capture on the VPP with `pcap trace`"
+        )
     try:
         s = replay(config, pcap_in, pcap_out)
     except ValueError as exc:  # packet too big for a buffer

@@ -97,3 +97,10 @@ def test_bad_pcap(tmp_path, capsys, data, message):
     assert ei.value.code == 7  # InputError
     err = capsys.readouterr().err
     assert err.startswith("mupvpp: error: ") and message in err
+
+
+def test_replay_refuses_vpp(capsys):
+    with pytest.raises(SystemExit) as ei:
+        main(["--vpp", "/nonexistent.sock", "replay", LAB, PCAP, "-o", "/tmp/x.pcap"])
+    assert ei.value.code == 6
+    assert "replay runs on the embedded engine" in capsys.readouterr().err

@@ -49,9 +49,8 @@ import click
 @click.option(
     "--trex", metavar="HOST", help="Drive a real TRex server (not yet supported)."
 )
-@click.option("--vpp", metavar="SOCKET", help="Measure a live VPP (not yet supported).")
 def command(
-    config, profiles, tunables, duration, handover, ues, out_dir, json_out, trex, vpp
+    config, profiles, tunables, duration, handover, ues, out_dir, json_out, trex
 ):
     """Measure the data plane CONFIG describes, on the embedded engine.
 
@@ -76,9 +75,11 @@ def command(
     from mupvpp.engine import Engine
     from mupvpp.errors import BackendUnsupported, InputError
 
+    root = click.get_current_context().find_root().obj
+    vpp = getattr(root, "vpp", None)
     if trex or vpp:
         raise BackendUnsupported(
-            "bench --trex/--vpp: measuring a real TRex or a live VPP is not "
+            "bench with --trex or --vpp: measuring a real TRex or a live VPP is not "
             "implemented yet; the embedded engine is measured without them"
         )
     intent = load_intent(config)
