@@ -206,3 +206,44 @@ def test_run_trex_bench_writes_json(tmp_path):
     # no --vpp: the handover needs a DUT the bench can reconfigure
     assert doc["handover"] is None or "skipped" in doc["handover"]
     assert "h.m.gtp4.d" in format_table(doc)
+
+
+# -- no server needed -----------------------------------------------------------
+
+
+def test_trial_result_uses_the_time_actually_taken():
+    from mupvpp.bench.trex import trial_result
+
+    # counters stopped within the sampling error of 1 s: the asked duration
+    r = trial_result({"sent": 990, "received": 990, "tx_time_s": 1.03}, 1000, 1.0)
+    assert r.duration_s == 1.0 and not r.saturated()
+    # TRex stretched the run to 2 s: all packets sent, at half the rate
+    r = trial_result({"sent": 1000, "received": 1000, "tx_time_s": 2.0}, 1000, 1.0)
+    assert r.duration_s == 2.0 and r.tx_pps == 500 and r.saturated()
+    assert r.loss == 0
+    # the port silently sent less in the asked time: saturated, not loss
+    r = trial_result({"sent": 600, "received": 600, "tx_time_s": 0.98}, 1000, 1.0)
+    assert r.saturated() and r.loss == 0
+
+
+def test_frame_size_and_line_rate():
+    import base64
+
+    from mupvpp.bench.trex import _frame_bytes, _line_rate_pps
+
+    pkt = base64.b64encode(bytes(60)).decode()
+    assert _frame_bytes([{"packet": {"binary": pkt}}]) == 64
+    assert _line_rate_pps({"speed": 10}, 64) == pytest.approx(14_880_952, rel=1e-6)
+    assert _line_rate_pps({"speed": None}, 64) is None
+
+
+@needs_client
+def test_worker_answers_and_rejects_unknown_ops():
+    from mupvpp.bench.trex import TRexDriver
+
+    with TRexDriver("127.0.0.1") as drv:
+        assert drv.call("hello")["client_version"]
+        with pytest.raises(BackendUnavailable, match="unknown op"):
+            drv.call("frobnicate")
+        with pytest.raises(BackendUnavailable, match="not connected"):
+            drv.call("stats")
