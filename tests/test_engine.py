@@ -142,3 +142,41 @@ def test_refused_configuration_names_the_sid():
         "sid gtp4e: End.M.GTP4.E SID prefix leaves no room for IPv4 DA (32) "
         "+ Args.Mob.Session (40): at most /56"
     )
+
+
+def test_gtpu_length_shorter_than_the_inner_packet_is_bad_inner():
+    inner = IP(src="10.10.0.1", dst="198.51.100.1") / UDP(sport=1, dport=2) / (
+        b"x" * 20
+    )
+    pkt = (
+        IP(src="192.0.2.10", dst="192.0.2.100")
+        / UDP(sport=2152, dport=2152)
+        / GTP_U_Header(teid=0x1234, length=10)
+        / inner
+    )
+    assert engine().process_bytes([raw(pkt)])[0].error == "bad_inner"
+
+
+def test_end_marker_tag_with_user_data_is_bad_inner():
+    da = "fc00:0:4e:c000:20a:2400:1:0"
+    pkt = (
+        IPv6(src="fc00:0:a4:0:c000:264::", dst=da)
+        / IPv6ExtHdrSegmentRouting(addresses=[da], segleft=0, tag=1)
+        / IP(src="198.51.100.1", dst="10.10.0.1")
+    )
+    r = engine().process_bytes([raw(pkt)])[0]
+    assert (r.sid, r.error) == ("gtp4e", "bad_inner")
+
+
+def test_ipv6_fragment_to_gtp6_d_is_counted_as_fragment():
+    from scapy.all import IPv6ExtHdrFragment
+
+    pkt = (
+        IPv6(src="2001:db8:a::10", dst="fc00:0:6d::1")
+        / IPv6ExtHdrFragment(m=1, id=7)
+        / UDP(sport=2152, dport=2152)
+        / GTP_U_Header(teid=1)
+        / IP(src="10.10.0.1", dst="198.51.100.1")
+    )
+    r = engine().process_bytes([raw(pkt)])[0]
+    assert (r.sid, r.error) == ("gtp6d", "ip6_fragment")

@@ -102,11 +102,12 @@ def _fixed_reason(sid: str, k: int) -> str:
     GTP-U over IPv4 (gtp4d), offsets: IPv4 < 20, UDP < 28 (length field
     says less than a UDP header), GTP-U mandatory < 36, optional octets
     < 40 (E set: the 4 optional octets are required), PSC < 44 (an
-    extension needs its length octet and 4 bytes), no T-PDU at 44
-    (bad_inner), any inner byte: forwarded (the T-PDU is opaque).
+    extension needs its length octet and 4 bytes), then the T-PDU must be
+    a whole IPv4/IPv6 packet: any cut inside it is bad_inner (the inner
+    length fields are not rewritten).
     GTP-U over IPv6 (gtp6d): the same 20 bytes later.  SRv6 entries: the
     SRH needs its 8 fixed octets and its announced length (srh_truncated);
-    the decapsulating ones then need a non-empty inner packet (bad_inner);
+    the decapsulating ones then need a whole inner packet (bad_inner);
     End does not look past the SRH.
     """
     if sid in ("gtp4d", "gtp6d"):
@@ -120,13 +121,13 @@ def _fixed_reason(sid: str, k: int) -> str:
         ):
             if k < end:
                 return why
-        return "bad_inner" if k == base + 24 else "forwarded"
+        return "bad_inner"
     srh_end = {"gtp4e": 64, "gtp6e": 80, "end": 80, "dt4": 80}[sid]
     if k < 40:
         return "ip6_truncated"
     if k < srh_end:
         return "srh_truncated"
-    if sid == "end" or k > srh_end:
+    if sid == "end":
         return "forwarded"
     return "bad_inner"
 

@@ -92,7 +92,8 @@ typedef enum
   _ (GTPU_CONTROL, 27, "gtpu_control_local",                                 \
      "GTP-U control message terminated here")                                \
   _ (NOT_SRV6, 28, "not_srv6", "no SRH and no inner packet to decapsulate")   \
-  _ (TOO_BIG, 29, "too_big", "result larger than the buffer")
+  _ (TOO_BIG, 29, "too_big", "result larger than the buffer")              \
+  _ (IP6_FRAGMENT, 30, "ip6_fragment", "IPv6 fragment (not reassembled)")
 
 typedef enum
 {

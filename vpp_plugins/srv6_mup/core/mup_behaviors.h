@@ -176,6 +176,8 @@ mup_parse_gtp6 (const uint8_t *b, uint32_t len, mup_ip6_info_t *ip,
   /* the GTP-U packet must be addressed to this SID: no segments left */
   if (MUP_UNLIKELY (ip->sl != 0))
     return MUP_E_BAD_SL;
+  if (MUP_UNLIKELY (ip->upper_nh == 44))
+    return MUP_E_IP6_FRAGMENT;
   if (MUP_UNLIKELY (ip->upper_nh != 17))
     return MUP_E_NOT_GTPU;
   if (MUP_UNLIKELY (ip->upper_off + 8u > ip->end))
@@ -388,8 +390,12 @@ mup_end_m_gtp_e (const mup_sid_t *s, mup_pkt_t *p, int is_ip6)
     tag = mup_rd16 (b + ip.srh_off + 6);
   inner_off = ip.upper_off;
   inner_len = ip.end - inner_off;
-  if (tag == MUP_TAG_DATA &&
-      MUP_UNLIKELY ((ip.upper_nh != 4 && ip.upper_nh != 41) || !inner_len))
+  /* user data: a whole IPv4/IPv6 packet; control messages: IEs only,
+     next header 59 (draft-murakami) */
+  if (tag == MUP_TAG_DATA
+	? MUP_UNLIKELY (mup_inner_ok (b + inner_off, inner_len) !=
+			  ip.upper_nh)
+	: MUP_UNLIKELY (ip.upper_nh != 59))
     MUP_DROP (p, MUP_E_BAD_INNER);
 
   da = mup_ld128 (b + 24) >> s->get_shift;
@@ -476,11 +482,10 @@ mup_gtp_dt (const mup_sid_t *s, mup_pkt_t *p, int is_ip6, int af)
     MUP_CHECK (p, mup_parse_gtp4 (p->data, p->len, &in));
   if (in.g.tag != MUP_TAG_DATA)
     MUP_DROP (p, MUP_E_GTPU_CONTROL);
-  if (MUP_UNLIKELY (in.g.pdu_len == 0))
-    MUP_DROP (p, MUP_E_BAD_INNER);
   inner = p->data + in.inner_off;
-  v = inner[0] >> 4;
-  if (MUP_UNLIKELY (v != 4 && v != 6))
+  v = mup_inner_ok (inner, in.g.pdu_len) == 4 ? 4 :
+      mup_inner_ok (inner, in.g.pdu_len) == 41 ? 6 : 0;
+  if (MUP_UNLIKELY (!v))
     MUP_DROP (p, MUP_E_BAD_INNER);
   if (MUP_UNLIKELY ((af == 4 && v != 4) || (af == 6 && v != 6)))
     MUP_DROP (p, MUP_E_INNER_AF);
@@ -518,7 +523,9 @@ mup_end_dt (const mup_sid_t *s, mup_pkt_t *p, int af)
   if (MUP_UNLIKELY (ip.sl != 0))
     MUP_DROP (p, MUP_E_BAD_SL);
   nh = ip.upper_nh;
-  if (MUP_UNLIKELY ((nh != 4 && nh != 41) || ip.upper_off >= ip.end))
+  if (MUP_UNLIKELY ((nh != 4 && nh != 41) ||
+		    mup_inner_ok (p->data + ip.upper_off,
+				  ip.end - ip.upper_off) != nh))
     MUP_DROP (p, MUP_E_BAD_INNER);
   if (MUP_UNLIKELY ((af == 4 && nh != 4) || (af == 6 && nh != 41)))
     MUP_DROP (p, MUP_E_INNER_AF);

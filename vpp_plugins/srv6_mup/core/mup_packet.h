@@ -462,34 +462,44 @@ mup_gtpu_args_teid (const mup_gtpu_t *g)
   return g->teid;
 }
 
+/*
+ * The inner packet of len octets must be a whole IPv4 or IPv6 packet: its
+ * own length field may not run past what carries it (padding after it is
+ * allowed).  Returns its next header value (4 or 41) or 0.
+ */
+static inline uint8_t
+mup_inner_ok (const uint8_t *inner, uint32_t len)
+{
+  if (MUP_UNLIKELY (len < 20))
+    return 0;
+  if ((inner[0] >> 4) == 4)
+    {
+      uint32_t tot = mup_rd16 (inner + 2);
+      return (inner[0] & 15) >= 5 && tot >= 20 && tot <= len ? 4 : 0;
+    }
+  if ((inner[0] >> 4) == 6)
+    return len >= 40 && 40u + mup_rd16 (inner + 4) <= len ? 41 : 0;
+  return 0;
+}
+
 /* Inner next header for an SRv6 encapsulation of a GTP-U payload. */
 static inline int
 mup_inner_nh (uint8_t cfg_nh, const mup_gtpu_t *g, const uint8_t *inner,
 	      uint8_t *nh)
 {
+  uint8_t v;
   if (g->tag != MUP_TAG_DATA)
     {
       *nh = 59; /* No Next Header: control message, IEs follow verbatim */
       return MUP_E_NONE;
     }
-  if (MUP_UNLIKELY (g->pdu_len == 0))
+  v = mup_inner_ok (inner, g->pdu_len);
+  if (MUP_UNLIKELY (!v))
     return MUP_E_BAD_INNER;
-  if (cfg_nh != MUP_NH_DETECT)
-    {
-      *nh = cfg_nh;
-      return MUP_E_NONE;
-    }
-  switch (inner[0] >> 4)
-    {
-    case 4:
-      *nh = 4;
-      return MUP_E_NONE;
-    case 6:
-      *nh = 41;
-      return MUP_E_NONE;
-    default:
-      return MUP_E_BAD_INNER;
-    }
+  if (MUP_UNLIKELY (cfg_nh != MUP_NH_DETECT && cfg_nh != v))
+    return MUP_E_INNER_AF;
+  *nh = v;
+  return MUP_E_NONE;
 }
 
 /*
