@@ -139,18 +139,32 @@ fib_find (const fib_t *f, const uint8_t *key, uint8_t len)
   return 0;
 }
 
+/* Longest-prefix match: one masked hash probe per prefix length present,
+   longest first.  Keys are compared as 128-bit integers. */
 static inline uint32_t
 fib_lookup (const fib_t *f, const uint8_t *da, unsigned alen)
 {
-  uint32_t i;
-  uint8_t key[16];
+  uint32_t i, j;
+  uint8_t full[16] = { 0 };
+  mup_u128 a;
+  memcpy (full, da, alen);
+  a = mup_ld128 (full);
   for (i = 0; i < f->n_lens; i++)
     {
-      route_t *r;
-      mask_addr (key, da, f->lens[i], alen);
-      r = fib_find (f, key, f->lens[i]);
-      if (r)
-	return r->index;
+      unsigned len = f->lens[i];
+      mup_u128 m = len ? ~(mup_u128) 0 << (128 - len) : 0;
+      uint8_t key[16];
+      uint32_t h;
+      mup_st128 (key, a & m);
+      h = route_hash (key, (uint8_t) len);
+      for (j = 0; j <= f->mask; j++)
+	{
+	  const route_t *r = &f->slots[(h + j) & f->mask];
+	  if (!r->used)
+	    break;
+	  if (r->used == 1 && r->len == len && memcmp (r->addr, key, 16) == 0)
+	    return r->index;
+	}
     }
   return 0;
 }
