@@ -292,19 +292,49 @@ def _session_change(ctx: Ctx, change) -> None:
                 ]
             )
         desired = dataclasses.replace(current, type1=change(current))
-        validate_intent(desired)
+        try:
+            validate_intent(desired)
+        except IntentError as e:
+            raise InputError(
+                "; ".join(f"{p.obj}: {p.field}: {p.message}" for p in e.problems)
+            ) from None
         ops = plan(desired, current)
         be.apply(ops, desired)
     click.echo(format_plan(ops))
 
 
-def _mk_session(ue_prefix, gnb, teid, qfi, headend, rqi=False) -> Type1Session:
+def _int(v, field: str, lo: int, hi: int, why: str = "") -> int:
     try:
+        n = int(str(v).strip(), 0)
+    except ValueError:
+        raise ValueError(f"{field}: {v!r} is not an integer") from None
+    if not lo <= n <= hi:
+        raise ValueError(f"{field}: {n} is outside {lo}..{hi}{why}")
+    return n
+
+
+def _mk_session(ue_prefix, gnb, teid, qfi, headend, rqi=False) -> Type1Session:
+    """A Type 1 session from command-line/CSV strings, with the same range
+    checks as the intent loader (InputError names the field)."""
+    try:
+        try:
+            net = ipaddress.ip_network(str(ue_prefix).strip())
+        except ValueError as e:
+            raise ValueError(f"ue_prefix: {e}") from None
+        if net.prefixlen != (32 if net.version == 4 else 64):
+            raise ValueError(
+                f"ue_prefix: /{net.prefixlen} not allowed (a UE is an IPv4 /32 "
+                "or an IPv6 /64)"
+            )
+        try:
+            g = ipaddress.ip_address(str(gnb).strip())
+        except ValueError as e:
+            raise ValueError(f"gnb: {e}") from None
         return Type1Session(
-            ue_prefix=ipaddress.ip_network(ue_prefix),
-            gnb=ipaddress.ip_address(gnb),
-            teid=int(str(teid), 0),
-            qfi=int(str(qfi), 0),
+            ue_prefix=net,
+            gnb=g,
+            teid=_int(teid, "teid", 1, 2**32 - 1, " (0 is invalid)"),
+            qfi=_int(qfi, "qfi", 0, 63),
             rqi=bool(rqi),
             headend=headend,
         )
@@ -414,22 +444,42 @@ def read_sessions(path: str) -> list[Type1Session]:
             return load_sessions_text(text, path)
         except IntentError as e:
             raise InputError(str(e)) from None
-    rows = list(csv.DictReader(text.splitlines()))
-    out = []
-    for i, r in enumerate(rows, 2):
+    reader = csv.DictReader(text.splitlines())
+    known = {"ue_prefix", "gnb", "teid", "qfi", "rqi", "headend"}
+    header = set(reader.fieldnames or [])
+    missing = {"ue_prefix", "gnb", "teid", "headend"} - header
+    if missing or header - known:
+        raise InputError(
+            f"{path}:1: header must name ue_prefix,gnb,teid,headend "
+            f"(optional qfi,rqi), comma-separated; "
+            + (f"missing {', '.join(sorted(missing))}" if missing else "")
+            + ("; " if missing and header - known else "")
+            + (f"unknown {', '.join(sorted(header - known))}" if header - known else "")
+        )
+    out, problems, seen = [], [], {}
+    for i, r in enumerate(reader, 2):
+        if None in r:
+            problems.append(f"{path}:{i}: more columns than the header names")
+            continue
         try:
-            out.append(
-                _mk_session(
-                    r["ue_prefix"],
-                    r["gnb"],
-                    r["teid"],
-                    r.get("qfi") or 0,
-                    r["headend"],
-                    (r.get("rqi") or "").lower() in ("1", "true", "yes"),
-                )
+            t = _mk_session(
+                r["ue_prefix"],
+                r["gnb"],
+                r["teid"],
+                r.get("qfi") or 0,
+                (r["headend"] or "").strip(),
+                (r.get("rqi") or "").strip().lower() in ("1", "true", "yes"),
             )
-        except (KeyError, InputError) as e:
-            raise InputError(f"{path}:{i}: {e}") from None
+        except InputError as e:
+            problems.append(f"{path}:{i}: {e}")
+            continue
+        if t.key in seen:
+            problems.append(f"{path}:{i}: session {t.key} repeats line {seen[t.key]}")
+            continue
+        seen[t.key] = i
+        out.append(t)
+    if problems:
+        raise InputError("\n".join(problems))
     return out
 
 
@@ -446,9 +496,8 @@ def session_load(ctx: Ctx, file: str) -> None:
 
     def change(cur: Intent):
         table = {t.key: t for t in cur.type1}
-        with click.progressbar(sessions, label="sessions", file=sys.stderr) as bar:
-            for t in bar:
-                table[t.key] = t
+        for t in sessions:
+            table[t.key] = t
         return tuple(table.values())
 
     _session_change(ctx, change)

@@ -3,17 +3,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-import mupvpp.cli as cli_mod
 from mupvpp.cli import cli, main
 from mupvpp.config import load_intent
-from mupvpp.plan import apply_ops
 from mupvpp.state import intent_to_dict
 
 ROOT = Path(__file__).parent.parent
@@ -123,77 +120,34 @@ def test_plan_against_state_file(tmp_path):
     )
 
 
-class FakeBackend:
-    """Keeps the intent in memory, as the embedded backend keeps it on disk."""
-
-    store: dict = {}
-
-    def __init__(self, *_):
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *_):
-        pass
-
-    def read_state(self):
-        return self.store.get("intent")
-
-    def apply(self, ops, desired):
-        after = apply_ops(self.store.get("intent"), ops)
-        self.store["intent"] = dataclasses.replace(after, node=desired.node)
-
-    def counters(self):
-        return {"sid": {"gtp4e": {"rx": 1}}}
-
-    def close(self):
-        pass
-
-
 @pytest.fixture
-def fake(monkeypatch):
-    FakeBackend.store = {}
-    monkeypatch.setattr(cli_mod, "_backend", lambda ctx: FakeBackend())
-    return FakeBackend.store
-
-
-def test_apply_then_sessions(fake, tmp_path):
-    r = run("apply", LAB, "--yes")
+def applied(tmp_path):
+    """A state file with the lab intent applied on the embedded engine."""
+    st = tmp_path / "state.json"
+    r = run("apply", LAB, "--yes", state=st)
     assert r.exit_code == 0, r.output
     assert r.output.splitlines()[-1] == "Applied 18 changes."
+    return st
+
+
+def test_apply_then_sessions(applied, tmp_path):
+    st = applied
     r = run(
-        "session",
-        "add",
-        "--ue-prefix",
-        "10.10.0.3/32",
-        "--gnb",
-        "192.0.2.10",
-        "--teid",
-        "0x102",
-        "--qfi",
-        "9",
-        "--headend",
-        "downlink",
-    )
+        "session", "add", "--ue-prefix", "10.10.0.3/32", "--gnb", "192.0.2.10",
+        "--teid", "0x102", "--qfi", "9", "--headend", "downlink", state=st,
+    )  # fmt: skip
     assert r.exit_code == 0, r.output
     assert r.output.splitlines()[0] == (
         "+ type1 10.10.0.3/32 (gnb 192.0.2.10 teid 0x102 qfi 9 via downlink)"
     )
     r = run(
-        "session",
-        "handover",
-        "--ue-prefix",
-        "10.10.0.3/32",
-        "--gnb",
-        "192.0.2.11",
-        "--teid",
-        "0x200",
-    )
+        "session", "handover", "--ue-prefix", "10.10.0.3/32", "--gnb", "192.0.2.11",
+        "--teid", "0x200", state=st,
+    )  # fmt: skip
     assert r.output.splitlines()[0] == (
         "~ type1 10.10.0.3/32 (gnb 192.0.2.10 -> 192.0.2.11, teid 0x102 -> 0x200)"
     )
-    r = run("session", "del", "--ue-prefix", "10.10.0.3/32")
+    r = run("session", "del", "--ue-prefix", "10.10.0.3/32", state=st)
     assert r.output.splitlines()[0].startswith("- type1 10.10.0.3/32")
     csv = tmp_path / "ues.csv"
     csv.write_text(
@@ -201,39 +155,100 @@ def test_apply_then_sessions(fake, tmp_path):
         "10.10.1.1/32,192.0.2.10,1,1,downlink\n"
         "10.10.1.2/32,192.0.2.10,2,1,downlink\n"
     )
-    r = run("session", "load", str(csv))
+    r = run("session", "load", str(csv), state=st)
     assert r.exit_code == 0, r.output
-    assert len(fake["intent"].type1) == 4
-    r = run("show", "counters", "--json")
-    assert json.loads(r.output) == {"sid": {"gtp4e": {"rx": 1}}}
+    r = run("show", "sessions", "--json", state=st)
+    assert [t["ue_prefix"] for t in json.loads(r.output)["type1"]] == [
+        "10.10.0.1/32",
+        "10.10.0.2/32",
+        "10.10.1.1/32",
+        "10.10.1.2/32",
+    ]
+    # the state really drives the engine: a UE of the loaded file is served
+    from mupvpp.backends.embedded import EmbeddedBackend
+
+    eng = EmbeddedBackend(st).engine()
+    assert eng.t1st_count("downlink") == 4
 
 
-def test_session_bad_headend_exit_3(fake, capsys):
-    fake["intent"] = load_intent(LAB)
+def test_session_bad_headend(applied, capsys):
     code, _, err = run_main(
-        capsys,
-        "session",
-        "add",
-        "--ue-prefix",
-        "10.10.0.3/32",
-        "--gnb",
-        "192.0.2.10",
-        "--teid",
-        "1",
-        "--headend",
-        "gtp4e",
-    )
-    assert code == 3
+        capsys, "--state", str(applied), "session", "add", "--ue-prefix",
+        "10.10.0.3/32", "--gnb", "192.0.2.10", "--teid", "1", "--headend", "gtp4e",
+    )  # fmt: skip
+    assert code == 7
     assert "a type1 session needs h.t1st" in err
 
 
-def test_session_load_yaml_bad_input_exit_7(fake, capsys, tmp_path):
-    fake["intent"] = load_intent(LAB)
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--teid", "0"], "session 10.10.0.8/32: teid: 0 is outside 1..4294967295"),
+        (["--teid", "-1"], "teid: -1 is outside 1..4294967295 (0 is invalid)"),
+        (["--teid", "zz"], "teid: 'zz' is not an integer"),
+        (["--teid", "1", "--qfi", "64"], "qfi: 64 is outside 0..63"),
+    ],
+)
+def test_session_add_ranges(applied, capsys, args, message):
+    code, _, err = run_main(
+        capsys, "--state", str(applied), "session", "add", "--ue-prefix",
+        "10.10.0.8/32", "--gnb", "192.0.2.10", "--headend", "downlink", *args,
+    )  # fmt: skip
+    assert code == 7
+    assert message in err
+
+
+def test_session_add_rejects_wide_ue_prefix(applied, capsys):
+    code, _, err = run_main(
+        capsys, "--state", str(applied), "session", "add", "--ue-prefix",
+        "10.10.0.0/24", "--gnb", "192.0.2.10", "--teid", "5", "--headend", "downlink",
+    )  # fmt: skip
+    assert code == 7
+    assert "ue_prefix: /24 not allowed (a UE is an IPv4 /32 or an IPv6 /64)" in err
+
+
+def test_session_load_csv_reports_every_bad_row(applied, capsys, tmp_path):
+    f = tmp_path / "s.csv"
+    f.write_text(
+        "ue_prefix,gnb,teid,qfi,headend\n"
+        "10.10.2.1/32,192.0.2.10,0,1,downlink\n"
+        "10.10.2.2/32,192.0.2.10,7,99,downlink\n"
+        "10.10.2.3/32,192.0.2.10,7,1,downlink,extra\n"
+        "10.10.2.4/32,192.0.2.10,8,1,downlink\n"
+        "10.10.2.4/32,192.0.2.10,9,1,downlink\n"
+    )
+    code, _, err = run_main(capsys, "--state", str(applied), "session", "load", str(f))
+    assert code == 7
+    lines = [x.removeprefix("mupvpp: error: ") for x in err.strip().splitlines()]
+    assert lines[0].endswith(f"{f}:2: session 10.10.2.1/32: teid: 0 is outside "
+                             "1..4294967295 (0 is invalid)")  # fmt: skip
+    assert lines[1] == f"{f}:3: session 10.10.2.2/32: qfi: 99 is outside 0..63"
+    assert lines[2] == f"{f}:4: more columns than the header names"
+    assert lines[3] == f"{f}:6: session 10.10.2.4/32 repeats line 5"
+
+
+def test_session_load_csv_bad_header(applied, capsys, tmp_path):
+    f = tmp_path / "s.csv"
+    f.write_text("ue_prefix;gnb;teid;headend\n10.10.2.1/32;192.0.2.10;1;downlink\n")
+    code, _, err = run_main(capsys, "--state", str(applied), "session", "load", str(f))
+    assert code == 7
+    assert "header must name ue_prefix,gnb,teid,headend" in err
+
+
+def test_session_load_yaml_bad_input_exit_7(applied, capsys, tmp_path):
     f = tmp_path / "s.yaml"
     f.write_text("- {ue_prefix: 10.10.0.3/32, gnb: 192.0.2.10, teid: 0, headend: x}\n")
-    code, _, err = run_main(capsys, "session", "load", str(f))
+    code, _, err = run_main(capsys, "--state", str(applied), "session", "load", str(f))
     assert code == 7
     assert "teid: 0 out of range" in err
+
+
+def test_state_in_a_missing_directory(capsys):
+    code, _, err = run_main(
+        capsys, "--state", "/proc/nope/st.json", "apply", "--yes", LAB
+    )
+    assert code == 7
+    assert "--state /proc/nope/st.json: cannot write the state file" in err
 
 
 def test_help_teaches():

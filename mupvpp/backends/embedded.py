@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
+
+import click
 
 from mupvpp.errors import ApplyError, InputError
 from mupvpp.model import Intent
@@ -43,8 +46,13 @@ class EmbeddedBackend:
         return doc
 
     def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".mupvpp-state.", dir=self.path.parent)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".mupvpp-state.", dir=self.path.parent)
+        except OSError as exc:
+            raise InputError(
+                f"--state {self.path}: cannot write the state file: {exc.strerror}"
+            ) from exc
         with os.fdopen(fd, "w") as f:
             json.dump(self._doc, f, indent=1, sort_keys=True)
         os.replace(tmp, self.path)
@@ -72,15 +80,21 @@ class EmbeddedBackend:
         if current is not None:
             eng.load_intent(current)
         done: list[Op] = []
-        for op in ops:
-            try:
-                _run_op(eng, op, desired)
-            except (EngineError, KeyError) as exc:
-                raise ApplyError(
-                    f"{op.action} {op.kind} {op.key} failed: {exc}; "
-                    f"nothing applied ({len(done)} earlier change(s) undone)"
-                ) from exc
-            done.append(op)
+        with click.progressbar(
+            ops,
+            label=f"applying {len(ops)} changes",
+            file=sys.stderr,
+            hidden=len(ops) < 1000,  # a bar only where it is worth one
+        ) as bar:
+            for op in bar:
+                try:
+                    _run_op(eng, op, desired)
+                except (EngineError, KeyError) as exc:
+                    raise ApplyError(
+                        f"{op.action} {op.kind} {op.key} failed: {exc}; "
+                        f"nothing applied ({len(done)} earlier change(s) undone)"
+                    ) from exc
+                done.append(op)
         new = apply_ops(current, ops)
         self._doc["intent"] = intent_to_dict(
             Intent(
