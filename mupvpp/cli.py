@@ -437,6 +437,8 @@ def read_sessions(path: str) -> list[Type1Session]:
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise InputError(f"{path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8 text (offset {e.start})") from None
     if p.suffix.lower() != ".csv":
         from mupvpp.config.loader import load_sessions_text
 

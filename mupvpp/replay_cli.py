@@ -16,19 +16,33 @@ def replay(config: str, inp: str, out: str):
     summary dict (JSON-ready)."""
     from mupvpp.config import load_intent
     from mupvpp.engine import Engine
-    from mupvpp.pcap import read_pcap, write_pcap
+    from mupvpp.pcap import (
+        LINKTYPE_IPV4,
+        LINKTYPE_IPV6,
+        LINKTYPE_RAW,
+        read_pcap,
+        write_pcap,
+    )
 
     intent = load_intent(config)
     linktype, records = read_pcap(inp)
     eng = Engine()
     eng.load_intent(intent)
-    results = eng.process_bytes([r.ip for r in records])
+    # the capture's clock drives the data plane's (End.Limit token buckets)
+    t0 = records[0].ts_sec * 10**9 + records[0].ts_frac * 1000 if records else 0
+    times = [max(0, r.ts_sec * 10**9 + r.ts_frac * 1000 - t0) for r in records]
+    results = eng.process_bytes([r.ip for r in records], now_ns=times)
     fwd = [
         (rec, res.data)
         for rec, res in zip(records, results, strict=True)
         if res.next != "drop"
     ]
-    write_pcap(out, linktype, fwd)
+    out_linktype = linktype
+    if linktype in (LINKTYPE_IPV4, LINKTYPE_IPV6) and any(
+        (d[0] >> 4) != (4 if linktype == LINKTYPE_IPV4 else 6) for _, d in fwd
+    ):
+        out_linktype = LINKTYPE_RAW  # one family per 228/229 file: use raw IP
+    write_pcap(out, out_linktype, fwd)
     drops = Counter((r.sid or "(no sid)", r.error) for r in results if r.next == "drop")
     packets = [
         {"index": i + 1, "sid": r.sid, "result": r.error, "next": r.next}
@@ -37,11 +51,14 @@ def replay(config: str, inp: str, out: str):
     return {
         "input": inp,
         "output": out,
+        "linktype_in": linktype,
+        "linktype_out": out_linktype,
         "packets_in": len(records),
         "packets_out": len(fwd),
         "dropped": sum(drops.values()),
         "drops": [{"sid": s, "reason": e, "packets": n} for (s, e), n in drops.items()],
         "counters": {k: v for k, v in eng.counters().items() if len(v) > 1},
+        "intent": intent,
         "packets": packets,
     }
 
@@ -50,6 +67,13 @@ def format_summary(s: dict) -> str:
     lines = [
         f"{s['packets_in']} packets in, {s['packets_out']} out "
         f"({s['output']}), {s['dropped']} dropped",
+    ]
+    if s["linktype_out"] != s["linktype_in"]:
+        lines.append(
+            f"note: link type {s['linktype_in']} holds one IP family; the output "
+            f"is raw IP (link type {s['linktype_out']})"
+        )
+    lines += [
         "",
         f"{'SID':<16} {'result':<24} {'packets':>8}",
     ]
@@ -80,12 +104,15 @@ def command(config, pcap_in, pcap_out, as_json):
 
     Runs on the embedded engine (the same C core as the VPP plugin).
     Forwarded packets go to OUT.pcap with the input's link type and
-    timestamps; drops are counted by SID and reason.  Link types: Ethernet,
-    raw IP (101), IPv4 (228), IPv6 (229); packets start at their IP header.
+    timestamps; drops are counted by SID and reason.  The capture's
+    timestamps are the data plane's clock (End.Limit rates).  Link types:
+    Ethernet (an 802.1Q tag is kept), raw IP (101), IPv4 (228) and IPv6
+    (229); as 228/229 hold one family, their output is raw IP when the
+    family changes.  Packets up to 64 KiB.
 
     \b
     Example:
-      mupvpp replay examples/lab.yaml examples/uplink.pcap -o /tmp/out.pcap
+      mupvpp replay examples/lab.yaml examples/lab-mixed.pcap -o /tmp/out.pcap
     """
     root = click.get_current_context().find_root().obj
     if getattr(root, "vpp", None):
@@ -99,21 +126,26 @@ def command(config, pcap_in, pcap_out, as_json):
         s = replay(config, pcap_in, pcap_out)
     except ValueError as exc:  # packet too big for a buffer
         raise InputError(str(exc)) from exc
-    _save_counters(s["counters"])
+    _save_counters(s.pop("intent"), s["counters"])
     if as_json:
         click.echo(json.dumps(s, indent=2))
     else:
         click.echo(format_summary(s))
 
 
-def _save_counters(counters: dict) -> None:
-    """Keep the run's counters in the embedded state file, when there is
-    one, for `mupvpp show counters`."""
+def _save_counters(intent, counters: dict) -> None:
+    """Keep the run's counters in the embedded state file, when the intent
+    applied there is the one just replayed (for `mupvpp show counters`)."""
     from pathlib import Path
 
     from mupvpp.backends.embedded import EmbeddedBackend
+    from mupvpp.plan import plan
 
     obj = click.get_current_context().find_root().obj
     state = getattr(obj, "state", None)
-    if state and Path(state).exists():
-        EmbeddedBackend(state).save_counters(counters)
+    if not state or not Path(state).exists():
+        return
+    be = EmbeddedBackend(state)
+    current = be.read_state()
+    if current is not None and not plan(intent, current):
+        be.save_counters(counters)

@@ -97,3 +97,18 @@ def test_unreadable_file(tmp_path):
     with pytest.raises(IntentError) as ei:
         load_intent(tmp_path / "missing.yaml")
     assert "cannot read" in str(ei.value)
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (b"node: {name: caf\xe9}\n", "x.yaml:1: yaml: -: not UTF-8 text: byte 0xe9"),
+        (b"node:\n  name: a\x00b\n", "x.yaml:1: yaml: -: unacceptable character #x0000"),
+    ],
+)
+def test_undecodable_intent(tmp_path, data, expected):
+    f = tmp_path / "x.yaml"
+    f.write_bytes(data)
+    with pytest.raises(IntentError) as ei:
+        load_intent(f)
+    assert str(ei.value).replace(str(tmp_path) + "/", "").startswith(expected)

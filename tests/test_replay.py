@@ -104,3 +104,72 @@ def test_replay_refuses_vpp(capsys):
         main(["--vpp", "/nonexistent.sock", "replay", LAB, PCAP, "-o", "/tmp/x.pcap"])
     assert ei.value.code == 6
     assert "replay runs on the embedded engine" in capsys.readouterr().err
+
+
+def _pcap(path, linktype, frames, step_s=0):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, linktype))
+        for i, fr in enumerate(frames):
+            f.write(struct.pack("<IIII", 1000 + i * step_s, 0, len(fr), len(fr)))
+            f.write(fr)
+
+
+def _limit_pkt():
+    # End.Limit SID fc00:0:3b::/64: group 1 (16 bits), rate 5 (16 bits) x 1000
+    da = "fc00:0:3b:0:1:5::"
+    return bytes(
+        IPv6(src="fc00::1", dst=da)
+        / IPv6ExtHdrSegmentRouting(addresses=["fc00:0:2::9", da], segleft=1)
+        / IP(src="10.0.0.1", dst="10.0.0.2")
+    )
+
+
+def test_replay_uses_capture_time_for_end_limit(tmp_path):
+    """40 packets one second apart never exceed 5000 pps; 40 at the same
+    instant exceed the burst (32) by 8."""
+    slow, fast = tmp_path / "slow.pcap", tmp_path / "fast.pcap"
+    _pcap(slow, 101, [_limit_pkt()] * 40, step_s=1)
+    _pcap(fast, 101, [_limit_pkt()] * 40, step_s=0)
+    for f, fwd, limited in ((slow, 40, 0), (fast, 32, 8)):
+        r = CliRunner().invoke(
+            cli, ["replay", LAB, str(f), "-o", str(tmp_path / "o"), "--json"]
+        )
+        s = json.loads(r.output)
+        assert s["counters"]["limit"].get("forwarded", 0) == fwd
+        assert s["counters"]["limit"].get("rate_limited", 0) == limited
+
+
+def test_replay_jumbo_and_oversized(tmp_path):
+    big = bytes(
+        IP(src="192.0.2.10", dst="192.0.2.100")
+        / UDP(sport=2152, dport=2152)
+        / GTP_U_Header(teid=5)
+        / IP(src="10.10.0.1", dst="198.51.100.1")
+        / (b"j" * 8900)
+    )
+    huge = b"\x45" + b"\x00" * 65400  # more than a buffer can take
+    f = tmp_path / "big.pcap"
+    _pcap(f, 101, [big, huge])
+    r = CliRunner().invoke(
+        cli, ["replay", LAB, str(f), "-o", str(tmp_path / "o"), "--json"]
+    )
+    s = json.loads(r.output)
+    assert [p["result"] for p in s["packets"]] == ["forwarded", "too_big"]
+    assert len(rdpcap(str(tmp_path / "o"))[0]) == len(big) - 36 + 40 + 8 + 32
+
+
+def test_replay_linktype_228_family_change_writes_raw(tmp_path):
+    up = bytes(
+        IP(src="192.0.2.10", dst="192.0.2.100")
+        / UDP(sport=2152, dport=2152)
+        / GTP_U_Header(teid=5)
+        / IP(src="10.10.0.1", dst="198.51.100.1")
+    )
+    f = tmp_path / "v4.pcap"
+    _pcap(f, 228, [up])
+    out = tmp_path / "o.pcap"
+    r = CliRunner().invoke(cli, ["replay", LAB, str(f), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "the output is raw IP (link type 101)" in r.output
+    assert read_pcap(out)[0] == 101
+    assert read_pcap(out)[1][0].ip[0] >> 4 == 6

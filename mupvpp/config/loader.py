@@ -813,7 +813,10 @@ def load_intent_text(
     ``warnings`` when a list is given.
     """
     b = _Builder(filename)
-    loader = _LineLoader(text)
+    try:
+        loader = _LineLoader(text)
+    except yaml.YAMLError as e:  # e.g. a NUL or other unprintable character
+        raise IntentError([Problem(filename, 1, "yaml", "-", str(e))]) from None
     try:
         top = loader.get_single_data()
     except yaml.YAMLError as e:
@@ -844,12 +847,34 @@ def load_intent(path: str | Path, warnings: list[Problem] | None = None) -> Inte
     """Read, parse and validate the intent file at ``path``."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_utf8(p)
     except OSError as e:
         raise IntentError(
             [Problem(str(path), 0, "intent", "-", f"cannot read: {e.strerror}")]
         ) from None
+    except UnicodeDecodeError as e:
+        raise IntentError([_decode_problem(str(path), p.read_bytes(), e)]) from None
     return load_intent_text(text, str(path), warnings)
+
+
+def read_utf8(p: Path) -> str:
+    """A text file that must be UTF-8 (YAML 1.1 allows UTF-16 with a BOM,
+    which PyYAML then handles; everything else is an error)."""
+    data = p.read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16")
+    return data.decode("utf-8")
+
+
+def _decode_problem(filename: str, data: bytes, e: UnicodeDecodeError) -> Problem:
+    line = data[: e.start].count(b"\n") + 1
+    return Problem(
+        filename,
+        line,
+        "yaml",
+        "-",
+        f"not UTF-8 text: byte 0x{data[e.start]:02x} at offset {e.start}",
+    )
 
 
 def load_sessions_text(text: str, filename: str = "<string>") -> list[Type1Session]:

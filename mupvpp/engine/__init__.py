@@ -32,6 +32,7 @@ ERROR_NAMES = [ffi.string(lib.mup_error_name(i)).decode() for i in range(N_ERROR
 NEXT_NAMES = {0: "drop", 1: "ip4-lookup", 2: "ip6-lookup"}
 HEADROOM = lib.MUP_PRE_DATA
 STRIDE = 2048
+MAX_PACKET = 65535 - 256  # an IP packet plus room to encapsulate
 
 
 class EngineError(ValueError):
@@ -234,28 +235,47 @@ class Engine:
     def now_ns(self) -> int:
         return time.monotonic_ns() - self.t0
 
-    def process_bytes(self, packets: list[bytes], now_ns: int | None = None):
-        """Run packets (each starting at its IP header); return Results."""
+    def process_bytes(self, packets: list[bytes], now_ns=None):
+        """Run packets (each starting at its IP header); return Results.
+
+        ``now_ns``: the data plane's clock (End.Limit buckets): one value for
+        the whole batch, or one per packet (``mupvpp replay`` passes the
+        capture's timestamps).  A packet too big for a buffer is dropped as
+        ``too_big`` and the others still run.
+        """
         n = len(packets)
         if n == 0:
             return []
-        buf = ffi.new("uint8_t[]", n * STRIDE)
+        if now_ns is None:
+            now_ns = self.now_ns()
+        times = now_ns if isinstance(now_ns, list | tuple) else [now_ns] * n
+        if len(times) != n:
+            raise ValueError("now_ns: one time per packet")
+        biggest = max(len(d) for d in packets)
+        stride = max(STRIDE, (HEADROOM + min(biggest, MAX_PACKET) + 64 + 63) & ~63)
+        buf = ffi.new("uint8_t[]", n * stride)
         pk = ffi.new("mup_pkt_t[]", n)
         for i, data in enumerate(packets):
-            if len(data) > STRIDE - HEADROOM:
-                raise ValueError(f"packet {i}: {len(data)} bytes is too big")
-            off = i * STRIDE + HEADROOM
-            ffi.memmove(buf + off, data, len(data))
+            off = i * stride + HEADROOM
+            size = len(data) if len(data) <= MAX_PACKET else 0
+            ffi.memmove(buf + off, data, size)
             pk[i].data = buf + off
-            pk[i].len = len(data)
+            pk[i].len = size
             pk[i].headroom = HEADROOM
-            pk[i].tailroom = STRIDE - HEADROOM - len(data)
-        lib.mup_engine_process(
-            self._e, pk, n, self.now_ns() if now_ns is None else now_ns
-        )
+            pk[i].tailroom = stride - HEADROOM - size
+        # one engine call per run of packets that share a time
+        i = 0
+        while i < n:
+            j = i + 1
+            while j < n and times[j] == times[i]:
+                j += 1
+            lib.mup_engine_process(self._e, pk + i, j - i, times[i])
+            i = j
         out = []
         for i in range(n):
             p = pk[i]
+            if len(packets[i]) > MAX_PACKET:
+                p.next, p.error, p.sid_index = 0, ERROR_NAMES.index("too_big"), 0
             fwd = p.error == 0
             data = bytes(ffi.buffer(p.data, p.len)) if fwd else packets[i]
             out.append(
