@@ -28,10 +28,20 @@ import click
     help="Tunable for --profile, as TRex's `start -t` takes it. Repeatable.",
 )
 @click.option(
-    "--duration", default=1.0, show_default=True, help="Seconds per scenario."
+    "--duration",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.05),
+    help="Seconds per scenario (the handover runs twice as long).",
 )
 @click.option("--handover/--no-handover", default=True, show_default=True)
-@click.option("--ues", default=1000, show_default=True, help="UEs in the handover.")
+@click.option(
+    "--ues",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, 65534),
+    help="UEs in the handover.",
+)
 @click.option(
     "--out",
     "out_dir",
@@ -54,12 +64,16 @@ def command(
 ):
     """Measure the data plane CONFIG describes, on the embedded engine.
 
-    For every behaviour the configuration has, the matching TRex profile in
-    trex_profiles/ is compiled with the official TRex client (cached) and its
-    streams are executed by the C generator straight into the C core, one
-    256-packet vector at a time.  Reported per scenario: cycles per packet
-    and Mpps of the data plane alone (TSC), Mpps with the generator (wall
-    clock), drops by reason.  Then a handover: constant downlink to --ues
+    For every behaviour of the configuration that has a scenario (h.m.gtp4.d,
+    end.m.gtp4.e, end.m.gtp6.d, end.m.gtp6.d.di, end.m.gtp6.e, end, end.dt4,
+    h.t1st, end.map, gtp4.dt4, plus IMIX and a GTP-U control mix), the
+    matching TRex profile in trex_profiles/ is compiled with the official
+    TRex client (cached) and its streams are executed by the C generator
+    straight into the engine, one 256-packet vector at a time.  Reported per
+    scenario: cycles per packet and Mpps of the data plane (TSC around the
+    engine: destination lookup + behaviour + counters; `make bench-core`
+    shows the behaviour alone), Mpps with the generator (wall clock), drops
+    by reason.  Then a handover: constant downlink to --ues
     UEs while every UE's Type 1 session moves to a new gNB; packets via the
     old and the new gNB and the loss are counted.
 
@@ -86,18 +100,27 @@ def command(
     engine = Engine()
     engine.load_intent(intent)
     keys = {s.behavior.key for s in intent.sids}
+    if tunables and not profiles:
+        raise InputError("--tunable applies to --profile; give a profile too")
     if profiles:
         tun = {}
         for t in tunables:
-            if "=" not in t:
-                raise InputError(f"--tunable {t!r}: expected K=V")
-            k, v = t.split("=", 1)
-            tun[k] = v
+            for kv in t.split(","):  # TRex's `start -t a=1,b=2` form too
+                if "=" not in kv:
+                    raise InputError(f"--tunable {kv!r}: expected K=V")
+                k, v = kv.split("=", 1)
+                tun[k.strip()] = v.strip()
         scen = []
         for p in profiles:
             path = Path(p)
-            if not path.exists() and (PROFILE_DIR / p).exists():
-                path = PROFILE_DIR / p
+            for cand in (path, PROFILE_DIR / p, PROFILE_DIR / f"{p}.py"):
+                if cand.is_file():
+                    path = cand
+                    break
+            else:
+                raise InputError(
+                    f"--profile {p}: no such file, nor trex_profiles/{p}[.py]"
+                )
             scen.append(Scenario(path.stem, "", str(path), tun))
     else:
         scen = [s for s in SCENARIOS if s.behavior in keys]
@@ -137,7 +160,7 @@ def command(
                 intent,
                 PROFILE_DIR / "handover_downlink.py",
                 n_ue=ues,
-                duration_s=max(1.0, 2 * duration),
+                duration_s=2 * duration,
                 progress=prog2,
             )
     click.echo(report.table(rows))

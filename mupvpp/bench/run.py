@@ -113,7 +113,7 @@ def throughput(
         pump.run(chunk, st, engine.now_ns())
         now = time.perf_counter()
         if progress:
-            progress(min(1.0, (now - t0) / duration_s))
+            progress(min(1.0, (now - t0) / max(duration_s, 1e-9)))
         if now >= deadline:
             break
     wall = time.perf_counter() - t0
@@ -228,8 +228,9 @@ def handover(
         )
         prev = cur
         if progress:
-            progress(min(1.0, now / duration_s))
-        if now >= duration_s and started:
+            progress(min(1.0, now / max(duration_s, 1e-9)))
+        # run on until the swap is over and the stated duration has passed
+        if now >= duration_s and started and not mover.is_alive():
             break
     mover.join()
     wall = time.perf_counter() - t0

@@ -38,6 +38,8 @@ SCENARIOS = (
     Scenario("end", "end", "srv6_end.py"),
     Scenario("end.dt4", "end.dt4", "end_dt4.py"),
     Scenario("h.t1st", "h.t1st", "handover_downlink.py", {"n_ue": 2}),
+    Scenario("end.map", "end.map", "end_dt4.py", {"sid": "fc00:0:3a::1"}),
+    Scenario("gtp4.dt4", "gtp4.dt4", "gtp4_uplink.py", {"dst": "192.0.2.200"}),
     Scenario("imix h.m.gtp4.d", "h.m.gtp4.d", "imix_gtp4.py"),
     Scenario("gtp control mix", "h.m.gtp4.d", "gtp_control_mix.py"),
 )
