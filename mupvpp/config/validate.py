@@ -327,7 +327,16 @@ class _Checker:
                     "would never reach the headend",
                 )
             p = self.policies.get(h.policy or "")
-            if p is not None and t.gnb.version == 4 and (p.args_len or 0) > 56:
+            if t.gnb.version == 6:
+                self.err(
+                    "type1",
+                    k,
+                    t.line,
+                    "gnb",
+                    "H.M.T1ST stamps the End.M.GTP4.E layout (IPv4 gNB + "
+                    "Args.Mob.Session); an IPv6 gNB is not supported yet",
+                )
+            elif p is not None and (p.args_len or 0) > 56:
                 self.err(
                     "type1",
                     k,
