@@ -220,7 +220,7 @@ class Type2Session:
 
     @property
     def key(self) -> str:
-        return f"{self.n3}/{self.teid}"
+        return f"{self.n3} teid {self.teid:#x}"
 
 
 @dataclass(frozen=True)

@@ -99,13 +99,13 @@ def test_plan_json_empty_state(capsys):
         ("add", "sid", "gtp4-dt4"),
         ("add", "type1", "10.10.0.1/32"),
         ("add", "type1", "10.10.0.2/32"),
-        ("add", "type2", "192.0.2.100/65536"),
+        ("add", "type2", "192.0.2.100 teid 0x10000"),
     ]
     assert ops[0]["obj"] == {
         "name": "to-gtp4e",
         "segments": ["fc00:0:2::1", "fc00:0:4e::"],
         "args_len": 48,
-        "line": 17,
+        "line": 18,
     }
     assert all(o["old"] is None for o in ops)
 

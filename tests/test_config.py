@@ -70,7 +70,7 @@ def test_lab_example():
         ),
     )
     assert [t.teid for t in intent.type1] == [0x100, 0x101]
-    assert intent.type2[0].key == "192.0.2.100/65536"
+    assert intent.type2[0].key == "192.0.2.100 teid 0x10000"
     assert warnings == []
 
 

@@ -45,7 +45,7 @@ def test_empty_state_creates_everything_in_order():
         ("add", "sid", "gtp4-dt4"),
         ("add", "type1", "10.10.0.1/32"),
         ("add", "type1", "10.10.0.2/32"),
-        ("add", "type2", "192.0.2.100/65536"),
+        ("add", "type2", "192.0.2.100 teid 0x10000"),
     ]
     assert all(op.old is None for op in ops)
     assert plan(LAB, apply_ops(None, ops)) == []
@@ -131,7 +131,7 @@ def test_mixed_plan_exact():
         ("del", "sid", "map"),
         ("replace", "type1", "10.10.0.1/32"),
         ("add", "policy", "to-dt4"),
-        ("add", "type2", "192.0.2.100/65536"),
+        ("add", "type2", "192.0.2.100 teid 0x10000"),
     ]
     text = format_plan(ops).splitlines()
     assert text[0] == (
@@ -164,7 +164,7 @@ def test_ops_to_json():
             "always_srh": False,
             "maps": [],
             "limit": {"group_bits": 0, "rate_bits": 0, "unit_pps": 1000},
-            "line": 30,
+            "line": 31,
         },
         "old": None,
     }

@@ -37,7 +37,7 @@ def test_shape():
         "qfi": 9,
         "rqi": False,
         "headend": "downlink",
-        "line": 76,
+        "line": 77,
     }
 
 

@@ -654,7 +654,12 @@ class _Builder:
     def type2(self, d: LineDict, idx: int) -> Type2Session | None:
         obj = f"sessions.type2[{idx}]"
         if isinstance(d.get("n3"), str) and isinstance(d.get("teid"), int):
-            obj = f"type2 {d['n3']} teid {d['teid']}"
+            t = d["teid"]
+            obj = (
+                f"type2 {d['n3']} teid {t:#x}"
+                if isinstance(t, int)
+                else f"type2 {d['n3']} teid {t}"
+            )
         self.unknown_keys(d, TYPE2_KEYS, obj)
         kw: dict[str, Any] = {}
         ok = self._fields(

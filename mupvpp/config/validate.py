@@ -112,9 +112,6 @@ class _Checker:
         """Record a problem at the line of ``fld`` (or ``at``, when given)."""
         line = at if at is not None else self.lines.get(kind, key, fld, obj_line)
         label = "node" if kind == "node" else f"{kind} {key}"
-        if kind == "type2":
-            n3, _, teid = key.rpartition("/")
-            label = f"type2 {n3} teid {teid}"
         p = Problem(self.intent.source, line, label, fld, msg, severity)
         if p not in self.problems:
             self.problems.append(p)
