@@ -175,7 +175,9 @@ class Worker:
 
         ``tx_time_s`` is the time the TX ports actually took, from the
         samples: TRex stretches a run its cores cannot keep up with, so it
-        may exceed ``duration``; the parent decides which to trust."""
+        may exceed ``duration``; the parent decides which to trust.  A run
+        stretched beyond ``stretch_limit_s`` (1.5 x duration + 0.5 s) is
+        stopped there (``cut_short``): its rate is known by then."""
         c = self._client()
         tx = [int(p) for p in req["tx_ports"]]
         rx = [int(p) for p in req["rx_ports"]]
@@ -185,6 +187,8 @@ class Worker:
         drain = float(req.get("drain_s", 0.25))
         poll = float(req.get("poll_s", 0.02))
         limit = float(req.get("timeout_s", 3 * duration + 30))
+        stretch_limit = float(req.get("stretch_limit_s", 1.5 * duration + 0.5))
+        cut = False
         c.stop(ports=allp)
         c.clear_stats(ports=allp)
 
@@ -217,6 +221,11 @@ class Worker:
             active = bool(set(c.get_active_ports()) & set(tx))
             if not active and still >= 2 and t - t_started >= min(duration, 0.05):
                 break
+            if active and not cut and t - t_started > stretch_limit:
+                # TRex is stretching the run (it cannot keep the rate):
+                # what it managed so far tells the rate; stop it here.
+                c.stop(ports=tx)
+                cut = True
             if t - t_ask > limit:
                 c.stop(ports=tx)
                 raise Failure(
@@ -247,6 +256,7 @@ class Worker:
             "tx_time_err_s": 2 * poll
             + (samples[1][0] - samples[0][0] if len(samples) > 1 else 0),
             "samples": len(samples),
+            "cut_short": cut,
         }
 
     def op_quit(self, req):
