@@ -176,6 +176,23 @@ def test_saturated_trial_with_loss_lowers_the_ceiling_not_the_result():
         assert t.target_pps < first.result.tx_pps
 
 
+def test_back_pressured_port_converges_quickly():
+    """A memif port whose reader (the device) is slow: the generator sends
+    at most 1.5 x what the device drains, so every trial above capacity is
+    saturated *and* lossy.  The search follows the forwarding rate down
+    instead of lowering its ceiling 1 % at a time."""
+
+    def memif(rate, duration):
+        sent = round(min(rate, 1.5 * 120_000) * duration)
+        return TrialResult(sent, min(sent, 120_000 * duration), duration, rate)
+
+    res = search_ndr_pdr(memif, 1000, 80_000_000, 1.0, precision=0.01)
+    assert res.trials[0].saturated
+    assert res.ndr.rate_pps == 120_000 and res.ndr.converged
+    assert len(res.trials) <= 8
+    assert not any(t.saturated for t in res.trials if t.index == res.ndr.upper_trial)
+
+
 def test_generator_that_cannot_send_at_all_terminates():
     def dead(rate, duration):
         return TrialResult(0, 0, duration, rate)

@@ -367,6 +367,15 @@ class _Searcher:
             kind = "bisect"
             if hi is None:
                 rate = top  # maximum first (or the lowered ceiling)
+                last = self.trials[-1] if self.trials else None
+                if last is not None and last.saturated and not last.passes(goal):
+                    # A saturated trial with loss is no bound, but what the
+                    # device forwarded meanwhile is a good next guess (a
+                    # memif port held back by a slow reader sends less at
+                    # every rate: walking the ceiling down is slow).
+                    h = self.hint(last, goal, lo, below=top)
+                    if h is not None:
+                        rate, kind = h, "hint"
             elif h is not None:
                 rate, kind = h, "hint"
             elif lo is None:
@@ -387,15 +396,18 @@ class _Searcher:
         res.trials = list(range(first, len(self.trials)))
         return res
 
-    def hint(self, fail: Trial, goal: float, lo: float | None) -> float | None:
+    def hint(
+        self, fail: Trial, goal: float, lo: float | None, below: float | None = None
+    ) -> float | None:
         """After a failure: the forwarding rate measured there, scaled to
         the loss allowed, if it is usefully inside the interval (above the
-        minimum and the highest pass, below the failure by more than the
-        precision).  For a device that drops what it cannot forward this is
-        its capacity."""
+        minimum and the highest pass, below the failure -- or ``below`` --
+        by more than the precision).  For a device that drops what it
+        cannot forward this is its capacity."""
         rx = fail.result.rx_pps / (1 - goal)
         floor = self.min_pps if lo is None else lo / (1 - self.precision)
-        if floor < rx < fail.target_pps * (1 - self.precision):
+        top = fail.target_pps if below is None else min(below, fail.target_pps)
+        if floor < rx < top * (1 - self.precision):
             return rx
         return None
 
