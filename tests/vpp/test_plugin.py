@@ -47,7 +47,7 @@ ERRORS = [  # foreach_mup_error order; index = vl_api_srv6_mup_error_t
     "srh_missing", "srh_truncated", "srh_malformed", "srh_bad_segments_left",
     "hop_limit_exceeded", "no_headroom", "bad_inner", "inner_af_mismatch",
     "map_miss", "rate_limited", "session_miss", "gtpu_control_local",
-    "not_srv6", "too_big",
+    "not_srv6", "too_big", "ip6_fragment",
 ]  # fmt: skip
 RV_OK, RV_NO_SUCH_ENTRY, RV_INVALID, RV_EXISTS = 0, -6, -7, -81
 
