@@ -41,14 +41,18 @@ def test_args_policy_rfc_and_vpp_readings():
             "is_encap": True,
             "is_spray": False,
             "fib_table": 0,
-            "sids": {"num_sids": 1, "weight": 1, "sids": ["fc00:0:2::1"]},
+            "sids": {
+                "num_sids": 1,
+                "weight": 1,
+                "sids": ["fc00:0:2::1"] + ["::"] * 15,  # a fixed sids[16]
+            },
         },
     )
     vpp = dataclasses.replace(
         LAB, node=dataclasses.replace(LAB.node, compat=Compat(args="vpp"))
     )
     (call,) = policy_to_vpp_calls(p, vpp)
-    assert call[1]["sids"]["sids"] == ["fc00:0:2::1", "fc00:0:4e::"]
+    assert call[1]["sids"]["sids"][:3] == ["fc00:0:2::1", "fc00:0:4e::", "::"]
     assert policy_to_vpp_calls(p, LAB, is_del=True) == [
         ("sr_policy_del", {"bsid_addr": "fc00:0:4e::", "sr_policy_index": 0xFFFFFFFF})
     ]
@@ -140,3 +144,24 @@ def test_socket_not_listening(tmp_path):
             VppBackend(str(path), timeout=1).connect()
     finally:
         s.close()
+
+
+def test_gtp4_dt_refused_on_upstream_because_it_crashes_vpp():
+    from mupvpp.backends.vpp import sid_to_vpp_calls
+    from mupvpp.errors import BackendUnsupported
+
+    with pytest.raises(BackendUnsupported) as ei:
+        sid_to_vpp_calls(LAB.sid("gtp4-dt4"), LAB)
+    assert str(ei.value) == (
+        "sid gtp4-dt4: gtp4.dt4 (H.M.GTP4.DT4) crashes upstream VPP's srv6-mobile "
+        "(t.m.gtp4.dt*, seen on v26.10); use the srv6_mup plugin"
+    )
+
+
+def test_tables_created_before_sids():
+    from mupvpp.backends.vpp import tables_to_vpp_calls
+
+    assert tables_to_vpp_calls(LAB) == [
+        ("ip_table_add_del", {"is_add": True, "table": {"table_id": 10, "is_ip6": False, "name": ""}}),
+        ("ip_table_add_del", {"is_add": True, "table": {"table_id": 10, "is_ip6": True, "name": ""}}),
+    ]  # fmt: skip

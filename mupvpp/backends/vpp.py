@@ -73,10 +73,14 @@ _MOBILE_LOCALSID = {
 }
 _MOBILE_POLICY = {
     Behavior.H_M_GTP4_D: "t.m.gtp4.d",
-    Behavior.GTP4_DT4: "t.m.gtp4.dt4",
-    Behavior.GTP4_DT6: "t.m.gtp4.dt6",
-    Behavior.GTP4_DT46: "t.m.gtp4.dt46",
 }
+# srv6-mobile's t.m.gtp4.dt4/dt6/dt46 policies kill VPP v26.10 on creation
+# (seen here through sr_mobile_policy_add and through the CLI): refused.
+CRASHES_UPSTREAM = (
+    "crashes upstream VPP's srv6-mobile (t.m.gtp4.dt*, seen on v26.10); "
+    "use the srv6_mup plugin"
+)
+_UPSTREAM_CRASH = {Behavior.GTP4_DT4, Behavior.GTP4_DT6, Behavior.GTP4_DT46}
 _PLAIN = {
     Behavior.END: ("end", SR_BEHAVIOR_API_END),
     Behavior.END_DT4: ("end.dt4", SR_BEHAVIOR_API_DT4),
@@ -107,7 +111,9 @@ def policy_installed_segments(p: Policy, node: Node) -> list[ipaddress.IPv6Addre
 
 
 def _sid_list(segs: list[ipaddress.IPv6Address]) -> dict:
-    return {"num_sids": len(segs), "weight": 1, "sids": [str(s) for s in segs]}
+    # the message carries a fixed array of 16 addresses: pad with ::
+    sids = [str(s) for s in segs] + ["::"] * (MAX_SIDS - len(segs))
+    return {"num_sids": len(segs), "weight": 1, "sids": sids}
 
 
 def policy_to_vpp_calls(p: Policy, intent: Intent, is_del: bool = False) -> list[Call]:
@@ -140,6 +146,23 @@ def node_to_vpp_calls(node: Node) -> list[Call]:
     if node.encap_source is None:
         return []
     return [("sr_set_encap_source", {"encaps_source": str(node.encap_source)})]
+
+
+def tables_to_vpp_calls(intent: Intent) -> list[Call]:
+    """Create the IPv4 and IPv6 tables the SIDs name (idempotent in VPP).
+
+    Upstream srv6-mobile crashes VPP when given a table that does not exist,
+    so every non-default table is made sure of before any SID is added.
+    """
+    ids = sorted({s.fib_table for s in intent.sids if s.fib_table})
+    return [
+        (
+            "ip_table_add_del",
+            {"is_add": True, "table": {"table_id": t, "is_ip6": v6, "name": ""}},
+        )
+        for t in ids
+        for v6 in (False, True)
+    ]
 
 
 def _steer(bsid: str, s: Sid, is_del: bool) -> Call:
@@ -236,6 +259,10 @@ def sid_to_vpp_calls(sid: Sid, intent: Intent, is_del: bool = False) -> list[Cal
         return [("sr_mobile_policy_add", args), _steer(bsid, sid, False)]
     if b is Behavior.H_ENCAPS:
         return [_steer(str(policy_bsid(intent.policy(sid.policy))), sid, is_del)]
+    if b in _UPSTREAM_CRASH:
+        raise BackendUnsupported(
+            f"sid {sid.name}: {b.key} ({b.rfc_name}) {CRASHES_UPSTREAM}"
+        )
     raise BackendUnsupported(f"sid {sid.name}: {b.key} ({b.rfc_name}) {NEEDS_MUP}")
 
 
@@ -404,7 +431,9 @@ class VppBackend:
         current = self.read_state() or Intent(node=desired.node)
         # map everything first: nothing is touched if any op is unsupported
         planned = [(op, op_to_vpp_steps(op, desired, current)) for op in ops]
-        for name in {c[0][0] for _, steps in planned for c in steps}:
+        prelude = node_to_vpp_calls(desired.node) + tables_to_vpp_calls(desired)
+        names = {c[0][0] for _, steps in planned for c in steps}
+        for name in names | {c[0] for c in prelude}:
             if not self.has_message(name):
                 raise BackendUnsupported(
                     f"VPP has no API message {name!r} (is the srv6-mobile plugin "
@@ -412,7 +441,7 @@ class VppBackend:
                 )
         done: list[Call | None] = []
         try:
-            for call in node_to_vpp_calls(desired.node):
+            for call in prelude:
                 self.call(*call)
             for op, steps in planned:
                 for call, undo in steps:
