@@ -437,28 +437,46 @@ mup_end_m_gtp_e (const mup_sid_t *s, mup_pkt_t *p, int is_ip6)
   mup_wr16 (udp + 2, MUP_GTPU_PORT);
   mup_wr16 (udp + 4, (uint16_t) (8 + gl + inner_len));
   udp[6] = udp[7] = 0;
+  /*
+   * Checksums are summed from the values just written, not read back from
+   * the packet: a load right after narrower stores to the same bytes
+   * cannot be forwarded and stalls the pipeline.
+   */
   if (is_ip6)
     {
+      uint32_t ulen = 8 + gl + inner_len;
+      uint64_t be;
       mup_wr32 (h, vtf);
-      mup_wr16 (h + 4, (uint16_t) (8 + gl + inner_len));
+      mup_wr16 (h + 4, (uint16_t) ulen);
       h[6] = 17;
       h[7] = hlim - 1;
       memcpy (h + 8, sa6, 16);
       memcpy (h + 24, gnb, 16);
-      mup_udp6_set_csum (h, udp, 8 + gl + inner_len);
+      /* RFC 8200 section 8.1: pseudo-header, UDP, GTP-U, T-PDU */
+      be = mup_csum_le_to_be (mup_csum_add (mup_csum_add (0, sa6, 16), gnb, 16));
+      be += mup_csum_le_to_be (mup_csum_add (0, b + inner_off, inner_len));
+      be += ulen + 17 + sport + MUP_GTPU_PORT + ulen;
+      be += mup_gtpu_sum (type, teid, seq, with_seq, with_psc, pdu_type, qfi,
+			  r, inner_len);
+      mup_put_csum (udp + 6, be, 1);
     }
   else
     {
+      uint32_t tot = out + inner_len;
       h[0] = 0x45;
       h[1] = (uint8_t) (vtf >> 20); /* traffic class -> DSCP/ECN */
-      mup_wr16 (h + 2, (uint16_t) (out + inner_len));
+      mup_wr16 (h + 2, (uint16_t) tot);
       h[4] = h[5] = 0;
       h[6] = h[7] = 0;
       h[8] = hlim - 1;
       h[9] = 17;
       mup_wr32 (h + 12, ip4_sa);
       mup_wr32 (h + 16, ip4_da);
-      mup_ip4_set_csum (h);
+      mup_put_csum (h + 10,
+		    (0x4500u | h[1]) + tot + ((uint32_t) (hlim - 1) << 8 | 17) +
+		      (ip4_sa >> 16) + (ip4_sa & 0xffff) + (ip4_da >> 16) +
+		      (ip4_da & 0xffff),
+		    0);
       if (s->flags & MUP_F_UDP4_CSUM)
 	mup_udp4_set_csum (h, udp, 8 + gl + inner_len);
     }

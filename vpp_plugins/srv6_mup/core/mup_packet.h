@@ -164,6 +164,39 @@ mup_csum_fold (uint64_t sum)
   return (uint16_t) ~sum;
 }
 
+/* Fold a 64-bit ones-complement accumulator to 16 bits (not inverted). */
+static inline uint32_t
+mup_fold16 (uint64_t sum)
+{
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return (uint32_t) sum;
+}
+
+/*
+ * A sum accumulated from little-endian loads (mup_csum_add) is the byte
+ * swap of the big-endian sum (RFC 1071 section 2(B)): convert it so it can
+ * be added to sums of header fields taken as values.
+ */
+static inline uint32_t
+mup_csum_le_to_be (uint64_t le_sum)
+{
+  return __builtin_bswap16 ((uint16_t) mup_fold16 (le_sum));
+}
+
+/* Store ~sum (big-endian domain) as a checksum; 0 becomes 0xffff when
+   zero_is_ffff (UDP). */
+static inline void
+mup_put_csum (uint8_t *at, uint64_t be_sum, int zero_is_ffff)
+{
+  uint16_t c = (uint16_t) ~mup_fold16 (be_sum);
+  if (zero_is_ffff && c == 0)
+    c = 0xffff;
+  mup_wr16 (at, c);
+}
+
 static inline void
 mup_ip4_set_csum (uint8_t *ip4)
 {
@@ -533,6 +566,29 @@ mup_gtpu_build (uint8_t *h, uint8_t type, uint32_t teid, uint16_t seq,
     }
   mup_wr16 (h + 2, (uint16_t) (hl - 8 + payload));
   return hl;
+}
+
+/* Big-endian-domain sum of the header mup_gtpu_build writes (for the UDP
+   checksum without reading the header back). */
+static inline uint64_t
+mup_gtpu_sum (uint8_t type, uint32_t teid, uint16_t seq, int with_seq,
+	      int with_psc, uint8_t pdu_type, uint8_t qfi, uint8_t rqi,
+	      uint32_t payload)
+{
+  uint32_t flags = 0x30, hl = 8;
+  uint64_t sum;
+  if (with_seq || with_psc)
+    {
+      flags |= (with_psc ? 0x04 : 0) | (with_seq ? 0x02 : 0);
+      hl = with_psc ? 16 : 12;
+    }
+  sum = (flags << 8 | type) + (hl - 8 + payload) + (teid >> 16) + (teid & 0xffff);
+  if (hl >= 12)
+    sum += (with_seq ? seq : 0) + (with_psc ? 0x85 : 0);
+  if (with_psc)
+    sum += (0x0100u | (uint32_t) pdu_type << 4) +
+	   ((uint32_t) ((pdu_type == 0 ? (rqi & 1) << 6 : 0) | (qfi & 0x3f)) << 8);
+  return sum;
 }
 
 #endif /* MUP_CORE_PACKET_H */
