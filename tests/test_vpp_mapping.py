@@ -161,7 +161,10 @@ def test_gtp4_dt_refused_on_upstream_because_it_crashes_vpp():
 def test_tables_created_before_sids():
     from mupvpp.backends.vpp import tables_to_vpp_calls
 
+    def add(v6):
+        return {"is_add": True, "table": {"table_id": 10, "is_ip6": v6, "name": ""}}
+
     assert tables_to_vpp_calls(LAB) == [
-        ("ip_table_add_del", {"is_add": True, "table": {"table_id": 10, "is_ip6": False, "name": ""}}),
-        ("ip_table_add_del", {"is_add": True, "table": {"table_id": 10, "is_ip6": True, "name": ""}}),
-    ]  # fmt: skip
+        ("ip_table_add_del", add(False)),
+        ("ip_table_add_del", add(True)),
+    ]
