@@ -145,8 +145,8 @@ def test_refused_configuration_names_the_sid():
 
 
 def test_gtpu_length_shorter_than_the_inner_packet_is_bad_inner():
-    inner = IP(src="10.10.0.1", dst="198.51.100.1") / UDP(sport=1, dport=2) / (
-        b"x" * 20
+    inner = (
+        IP(src="10.10.0.1", dst="198.51.100.1") / UDP(sport=1, dport=2) / (b"x" * 20)
     )
     pkt = (
         IP(src="192.0.2.10", dst="192.0.2.100")
