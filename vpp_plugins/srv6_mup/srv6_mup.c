@@ -355,9 +355,9 @@ sr_unformat (unformat_input_t *input, va_list *args, unsigned behavior)
 
   if (!unformat (input, "%s", &word))
     return 0;
-  ok = vec_len (word) == 4 + strlen (srv6_mup_behavior_key (behavior)) &&
-       !memcmp (word, "mup.", 4) &&
-       !memcmp (word + 4, srv6_mup_behavior_key (behavior), vec_len (word) - 4);
+  /* "%s" yields a NUL-terminated vector */
+  ok = !strncmp ((char *) word, "mup.", 4) &&
+       !strcmp ((char *) word + 4, srv6_mup_behavior_key (behavior));
   vec_free (word);
   if (!ok)
     return 0;
