@@ -130,10 +130,27 @@ def configure(api, intent) -> dict[str, int]:
             is_add=True, ue=s.ue_prefix, gnb=s.gnb, teid=s.teid, qfi=s.qfi, rqi=s.rqi
         )
         assert r.retval == RV_OK, f"session {s.ue_prefix}: retval {r.retval}"
+    for s in intent.type2:
+        r = api.srv6_mup_type2_add_del(
+            is_add=True,
+            sid_index=idx[s.headend],
+            n3=s.n3,
+            teid=s.teid,
+            segment=s.segment,
+        )
+        assert r.retval == RV_OK, f"type2 {s.n3}/{s.teid}: retval {r.retval}"
+    if intent.type2:
+        got = {(str(d.n3), d.teid, str(d.segment)) for d in api.srv6_mup_type2_dump()}
+        assert got == {(str(s.n3), s.teid, str(s.segment)) for s in intent.type2}
     return idx
 
 
-def unconfigure(api, intent) -> None:
+def unconfigure(api, intent, idx: dict[str, int]) -> None:
+    for s in intent.type2:
+        r = api.srv6_mup_type2_add_del(
+            is_add=False, sid_index=idx[s.headend], n3=s.n3, teid=s.teid
+        )
+        assert r.retval == RV_OK
     for s in intent.type1:
         r = api.srv6_mup_session_add_del(is_add=False, ue=s.ue_prefix)
         assert r.retval == RV_OK
@@ -151,6 +168,7 @@ def unconfigure(api, intent) -> None:
     assert api.srv6_mup_localsid_dump() == []
     assert api.srv6_mup_policy_dump() == []
     assert api.srv6_mup_session_dump() == []
+    assert api.srv6_mup_type2_dump() == []
 
 
 def drops(api, sid_index) -> dict[str, int]:
@@ -191,8 +209,6 @@ def test_vectors(vpp, path):
     checked = 0
     for text, vecs in groups.items():
         intent = load_intent_text(text, f"{path.name}")
-        if intent.type2:
-            continue  # Type 2 sessions: no plugin API yet (docs/plugin.md)
         if intent.node.compat.args == "vpp":
             continue  # VPP args reading: not in these params (engine neither)
         idx = configure(vpp.api, intent)
@@ -227,7 +243,7 @@ def test_vectors(vpp, path):
                 )
                 checked += 1
         finally:
-            unconfigure(vpp.api, intent)
+            unconfigure(vpp.api, intent, idx)
     if not checked:
         pytest.skip(f"{path.name}: no vector this plugin test can run")
 

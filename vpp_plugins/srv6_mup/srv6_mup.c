@@ -25,6 +25,7 @@ srv6_mup_main_t srv6_mup_main;
 
 #define SRV6_MUP_DEFAULT_SESSIONS (1 << 16)
 #define SRV6_MUP_MAP_SIZE	  1024
+#define SRV6_MUP_T2ST_SIZE	  4096 /* Type 2 slots per headend */
 #define SRV6_MUP_LIMIT_BURST	  32
 
 static const char *const srv6_mup_behavior_keys[MUP_B_N] = {
@@ -148,8 +149,11 @@ sid_free_mem (srv6_mup_sid_t *sid)
     }
   if (sid->map_slots)
     clib_mem_free (sid->map_slots);
+  if (sid->t2st_slots)
+    clib_mem_free (sid->t2st_slots);
   sid->core = 0;
   sid->map_slots = 0;
+  sid->t2st_slots = 0;
 }
 
 /*
@@ -274,6 +278,11 @@ sid_free (srv6_mup_sid_t *sid)
     {
       clib_mem_free (sid->core->map);
       sid->core->map = 0;
+    }
+  if (sid->core && sid->core->t2st)
+    {
+      clib_mem_free (sid->core->t2st);
+      sid->core->t2st = 0;
     }
   sid_free_mem (sid);
   pool_put (mm->sids, sid);
@@ -638,6 +647,65 @@ srv6_mup_map_add_del (u32 sid_index, int is_add, const ip6_address_t *from,
 	     0;
   if (mup_map_set (sid->core->map, from->as_u8, to->as_u8) < 0)
     return set_error (VNET_API_ERROR_TABLE_TOO_BIG, "End.MAP table full");
+  return 0;
+}
+
+/* ---- Type 2 sessions ---- */
+
+/* Key of the core's Type 2 lookup (mup_behaviors.h): N3 IPv4 address,
+   then the TEID, both in network order, zero padded to 16 octets. */
+static void
+type2_key (u8 key[16], const ip4_address_t *n3, u32 teid)
+{
+  clib_memset (key, 0, 16);
+  clib_memcpy (key, n3->as_u8, 4);
+  *(u32 *) (key + 4) = clib_host_to_net_u32 (teid);
+}
+
+void
+srv6_mup_type2_key_decode (const u8 key[16], ip4_address_t *n3, u32 *teid)
+{
+  clib_memcpy (n3->as_u8, key, 4);
+  *teid = clib_net_to_host_u32 (*(u32 *) (key + 4));
+}
+
+int
+srv6_mup_type2_add_del (u32 sid_index, int is_add, const ip4_address_t *n3,
+			u32 teid, const ip6_address_t *segment)
+{
+  srv6_mup_main_t *mm = &srv6_mup_main;
+  srv6_mup_sid_t *sid;
+  u8 key[16];
+
+  if (pool_is_free_index (mm->sids, sid_index))
+    return set_error (VNET_API_ERROR_NO_SUCH_ENTRY, "no SID %u", sid_index);
+  sid = pool_elt_at_index (mm->sids, sid_index);
+  if (sid->args.behavior != MUP_B_H_M_GTP4_D)
+    return set_error (VNET_API_ERROR_INVALID_VALUE,
+		      "SID %u is not H.M.GTP4.D", sid_index);
+  if (teid == 0)
+    return set_error (VNET_API_ERROR_INVALID_VALUE, "TEID 0 is invalid");
+  type2_key (key, n3, teid);
+  if (!is_add)
+    return !sid->core->t2st || mup_map_del (sid->core->t2st, key) < 0 ?
+	     set_error (VNET_API_ERROR_NO_SUCH_ENTRY,
+			"no Type 2 session %U teid %u", format_ip4_address,
+			n3, teid) :
+	     0;
+  if (!sid->core->t2st)
+    {
+      /* the handler runs under the worker barrier: the node sees either
+	 no table or a complete one */
+      mup_map_table_t *t = clib_mem_alloc (sizeof (*t));
+      sid->t2st_slots = clib_mem_alloc_aligned (
+	sizeof (mup_map_slot_t) * SRV6_MUP_T2ST_SIZE, CLIB_CACHE_LINE_BYTES);
+      mup_map_init (t, sid->t2st_slots, SRV6_MUP_T2ST_SIZE);
+      sid->core->t2st = t;
+    }
+  if (mup_map_set (sid->core->t2st, key, segment->as_u8) < 0)
+    return set_error (VNET_API_ERROR_TABLE_TOO_BIG,
+		      "Type 2 table of SID %u full (%u)", sid_index,
+		      SRV6_MUP_T2ST_SIZE);
   return 0;
 }
 

@@ -113,6 +113,7 @@ typedef struct
   u32 fib6_index;
   u32 match_fib_index;	 /* headend: where the match prefix lives */
   mup_map_slot_t *map_slots; /* End.MAP table memory */
+  mup_map_slot_t *t2st_slots; /* H.M.GTP4.D Type 2 table memory */
 } srv6_mup_sid_t;
 
 typedef struct
@@ -159,6 +160,10 @@ int srv6_mup_session_add_del (int is_add, const ip46_address_t *ue,
 			      int *replaced);
 int srv6_mup_map_add_del (u32 sid_index, int is_add, const ip6_address_t *from,
 			  const ip6_address_t *to);
+int srv6_mup_type2_add_del (u32 sid_index, int is_add, const ip4_address_t *n3,
+			    u32 teid, const ip6_address_t *segment);
+void srv6_mup_type2_key_decode (const u8 key[16], ip4_address_t *n3,
+				u32 *teid);
 const char *srv6_mup_behavior_key (unsigned b);
 int srv6_mup_behavior_is_localsid (unsigned b);
 srv6_mup_node_family_t srv6_mup_behavior_family (unsigned b);

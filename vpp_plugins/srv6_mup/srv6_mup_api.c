@@ -280,6 +280,58 @@ vl_api_srv6_mup_map_add_del_t_handler (vl_api_srv6_mup_map_add_del_t *mp)
 }
 
 static void
+vl_api_srv6_mup_type2_add_del_t_handler (vl_api_srv6_mup_type2_add_del_t *mp)
+{
+  vl_api_srv6_mup_type2_add_del_reply_t *rmp;
+  ip4_address_t n3;
+  ip6_address_t seg;
+  int rv;
+  ip4_address_decode (mp->n3, &n3);
+  ip6_address_decode (mp->segment, &seg);
+  rv = srv6_mup_type2_add_del (mp->sid_index, mp->is_add, &n3, mp->teid, &seg);
+  REPLY_MACRO_END (VL_API_SRV6_MUP_TYPE2_ADD_DEL_REPLY);
+}
+
+static void
+vl_api_srv6_mup_type2_dump_t_handler (vl_api_srv6_mup_type2_dump_t *mp)
+{
+  srv6_mup_main_t *mm = &srv6_mup_main;
+  vl_api_registration_t *rp;
+  vl_api_srv6_mup_type2_details_t *rmp;
+  srv6_mup_sid_t *sid;
+  u32 context = mp->context, i;
+
+  rp = vl_api_client_index_to_registration (mp->client_index);
+  if (!rp)
+    return;
+  pool_foreach (sid, mm->sids)
+    {
+      u32 si = sid - mm->sids;
+      mup_map_table_t *t = sid->core ? sid->core->t2st : 0;
+      if (!t || (mp->sid_index != ~0 && mp->sid_index != si))
+	continue;
+      for (i = 0; i <= t->mask; i++)
+	{
+	  mup_map_slot_t *sl = &t->slots[i];
+	  ip4_address_t n3;
+	  u32 teid;
+	  if (sl->used != 1)
+	    continue;
+	  srv6_mup_type2_key_decode (sl->key, &n3, &teid);
+	  REPLY_MACRO_DETAILS4_END (VL_API_SRV6_MUP_TYPE2_DETAILS, rp, context,
+				    ({
+				      rmp->sid_index = si;
+				      ip4_address_encode (&n3, rmp->n3);
+				      rmp->teid = teid;
+				      ip6_address_encode (
+					(ip6_address_t *) sl->val,
+					rmp->segment);
+				    }));
+	}
+    }
+}
+
+static void
 vl_api_srv6_mup_counters_dump_t_handler (vl_api_srv6_mup_counters_dump_t *mp)
 {
   srv6_mup_main_t *mm = &srv6_mup_main;

@@ -7,6 +7,7 @@
  *   srv6-mup session add ue <ip4|ip6/64> gnb <ip4> teid <n> [qfi <n>] [rqi]
  *   srv6-mup session del ue <ip4|ip6/64>
  *   srv6-mup map add|del sid <index> <from-ip6> <to-ip6>
+ *   srv6-mup type2 add|del sid <index> n3 <ip4> teid <n> [segment <ip6>]
  *   show srv6-mup sids | sessions | counters
  *
  * [args], all optional, for any behaviour (the core rejects what does not
@@ -371,6 +372,35 @@ VLIB_CLI_COMMAND (srv6_mup_map_command, static) = {
   .path = "srv6-mup map",
   .short_help = "srv6-mup map add|del sid <index> <from-ip6> [<to-ip6>]",
   .function = srv6_mup_map_command_fn,
+};
+
+static clib_error_t *
+srv6_mup_type2_command_fn (vlib_main_t *vm, unformat_input_t *input,
+			   vlib_cli_command_t *cmd)
+{
+  ip4_address_t n3;
+  ip6_address_t seg;
+  u32 index = ~0, teid = 0;
+  int is_add = -1, rv;
+  clib_memset (&seg, 0, sizeof (seg));
+  if (unformat (input, "add sid %u n3 %U teid %u segment %U", &index,
+		unformat_ip4_address, &n3, &teid, unformat_ip6_address, &seg))
+    is_add = 1;
+  else if (unformat (input, "del sid %u n3 %U teid %u", &index,
+		     unformat_ip4_address, &n3, &teid))
+    is_add = 0;
+  else
+    return clib_error_return (0, "expected add sid N n3 A.B.C.D teid T "
+				 "segment X:: | del sid N n3 A.B.C.D teid T");
+  rv = srv6_mup_type2_add_del (index, is_add, &n3, teid, &seg);
+  return rv ? last_error (rv) : 0;
+}
+
+VLIB_CLI_COMMAND (srv6_mup_type2_command, static) = {
+  .path = "srv6-mup type2",
+  .short_help = "srv6-mup type2 add|del sid <index> n3 <ip4> teid <n> "
+		"[segment <ip6>]",
+  .function = srv6_mup_type2_command_fn,
 };
 
 static clib_error_t *
