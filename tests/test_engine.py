@@ -180,3 +180,45 @@ def test_ipv6_fragment_to_gtp6_d_is_counted_as_fragment():
     )
     r = engine().process_bytes([raw(pkt)])[0]
     assert (r.sid, r.error) == ("gtp6d", "ip6_fragment")
+
+
+def test_handover_end_marker_reaches_the_old_gnb_as_gtpu_end_marker():
+    """The End Marker an H.M.T1ST headend sends on the old path before a
+    handover (3GPP TS 29.281 section 7.3.2): SRv6 with SRH tag End Marker
+    and next header 59 (draft-murakami), the old gNB and TEID in the args
+    SID; End.M.GTP4.E turns it into GTP-U type 254 with the old TEID."""
+    e = engine()
+    em = IPv6(e.t1st_end_marker("downlink", "10.10.0.1/32"))
+    srh = em[IPv6ExtHdrSegmentRouting]
+    assert (em.src, em.dst, em.nh, em.hlim) == (
+        "fc00:0:ff::1",
+        "fc00:0:2::1",
+        43,
+        64,
+    )
+    assert (srh.nh, srh.tag, srh.segleft, srh.lastentry) == (59, 1, 1, 1)
+    # | fc00:0:4e (48) | c000:020a = 192.0.2.10 | 24 = QFI 9 << 2 | 00 00 01 00
+    # = TEID 0x100 | zero pad |
+    assert srh.addresses == ["fc00:0:4e:c000:20a:2400:1:0", "fc00:0:2::1"]
+    assert em.plen == len(raw(srh)) and not raw(srh.payload)
+    # fc00:0:2::1 is the lab's End SID, then End.M.GTP4.E
+    hop = e.process_bytes([raw(em)])[0]
+    assert (hop.sid, hop.error) == ("end", "forwarded")
+    out = e.process_bytes([hop.data])[0]
+    assert (out.sid, out.error) == ("gtp4e", "forwarded")
+    g = IP(out.data)
+    assert (g.dst, g[UDP].dport) == ("192.0.2.10", 2152)
+    assert (g[GTP_U_Header].gtp_type, g[GTP_U_Header].teid) == (254, 0x100)
+    # 4 optional octets + the DL PDU Session Container (QFI 9), no T-PDU
+    assert (g[GTP_U_Header].E, g[GTP_U_Header].length) == (1, 8)
+    psc = g[GTPPDUSessionContainer]
+    assert (psc.type, psc.QFI, psc.NextExtHdr) == (0, 9, 0)
+    assert not raw(psc.payload)
+
+
+def test_end_marker_refusals_name_the_reason():
+    e = engine()
+    with pytest.raises(EngineError, match=r"10.10.0.9/32: no such session"):
+        e.t1st_end_marker("downlink", "10.10.0.9/32")
+    with pytest.raises(EngineError, match="not an H.M.T1ST headend"):
+        e.t1st_end_marker("uplink-gtp4", "10.10.0.1/32")

@@ -194,6 +194,21 @@ class Engine:
         rc = lib.mup_engine_t1st_set(self._e, self.index[headend], key, v, klen)
         return self._check(rc, f"type1 session {ue_prefix}")
 
+    def t1st_end_marker(self, headend: str, ue_prefix) -> bytes:
+        """The End Marker (SRv6 form, SRH tag End Marker) for the session
+        ue_prefix holds now: send it on the old path before a handover."""
+        key, _ = self._t1_key(ue_prefix)
+        buf = ffi.new("uint8_t[]", 256)
+        msg = ffi.new("const char **")
+        n = lib.mup_engine_t1st_end_marker(
+            self._e, self.index[headend], key, buf, 256, msg
+        )
+        if n < 0:
+            raise EngineError(
+                f"type1 session {ue_prefix}: {ffi.string(msg[0]).decode()}"
+            )
+        return bytes(ffi.buffer(buf, n))
+
     def t1st_del(self, headend: str, ue_prefix) -> None:
         key, _ = self._t1_key(ue_prefix)
         self._check(

@@ -447,6 +447,29 @@ mup_engine_t1st_set (mup_engine_t *e, uint32_t index, const uint8_t *key,
   return mup_sess_set (&sl->t1st, key, v);
 }
 
+/* End Marker for the session key currently holds (see mup.h), to be sent
+   on the old path before the session moves.  Returns its length or -1. */
+int
+mup_engine_t1st_end_marker (mup_engine_t *e, uint32_t index,
+			    const uint8_t *key, uint8_t *buf, uint32_t size,
+			    const char **msg)
+{
+  slot_t *sl = get_slot (e, index);
+  const mup_t1st_t *old;
+  if (!sl || sl->sid.behavior != MUP_B_H_T1ST)
+    {
+      *msg = "not an H.M.T1ST headend";
+      return -1;
+    }
+  old = sl->t1st.slots ? mup_sess_get (&sl->t1st, key) : 0;
+  if (!old)
+    {
+      *msg = "no such session";
+      return -1;
+    }
+  return mup_t1st_end_marker (&sl->sid, old, buf, size, msg);
+}
+
 /* Install n sessions in one call (bulk load); returns how many were taken,
    stopping at the first refused one. keys: n x 16 octets. */
 uint32_t

@@ -32,6 +32,9 @@ int mup_engine_t1st_set (mup_engine_t *e, uint32_t index, const uint8_t *key,
 uint32_t mup_engine_t1st_bulk (mup_engine_t *e, uint32_t index,
 			       const uint8_t *keys, const mup_t1st_t *vals,
 			       uint32_t n, uint8_t key_len);
+int mup_engine_t1st_end_marker (mup_engine_t *e, uint32_t index,
+				const uint8_t *key, uint8_t *buf,
+				uint32_t size, const char **msg);
 int mup_engine_t1st_del (mup_engine_t *e, uint32_t index, const uint8_t *key);
 uint32_t mup_engine_t1st_count (mup_engine_t *e, uint32_t index);
 void mup_engine_process (mup_engine_t *e, mup_pkt_t *pkts, uint32_t n,

@@ -298,6 +298,19 @@ int mup_sess_del (mup_sess_table_t *t, const uint8_t key[16]);
 const mup_t1st_t *mup_sess_get (const mup_sess_table_t *t,
 				const uint8_t key[16]);
 
+/*
+ * End Marker for a Type 1 session that moves to another gNB (3GPP TS 29.281
+ * section 7.3.2): what an H.M.T1ST headend sends on the old path, after
+ * the last packet of the old session.  SRv6 form (RFC 9433 section 6.6,
+ * SRH tag End Marker, next header 59, no payload) with the old session's
+ * gNB and Args.Mob.Session, so End.M.GTP4.E turns it into a GTP-U End
+ * Marker (type 254, old TEID) toward the old gNB.  Written at buf; returns
+ * its length, or -1 (msg: why) when s is not H.M.T1ST, its policy pushes
+ * no SRH to carry the tag, or size is short.
+ */
+int mup_t1st_end_marker (const mup_sid_t *s, const mup_t1st_t *old,
+			 uint8_t *buf, uint32_t size, const char **msg);
+
 /* Args.Mob.Session helpers (RFC 9433 section 6.1), exported for tests. */
 void mup_args_write (uint8_t addr[16], unsigned bit_off, uint8_t qfi,
 		     uint8_t r, uint8_t u, uint32_t teid);

@@ -626,6 +626,16 @@ mup_sess_find (const mup_sess_table_t *t, const uint8_t key[16])
   return 0;
 }
 
+/* H.M.T1ST: the session's gNB IPv4 address and Args.Mob.Session into the
+   args SID of a pushed encapsulation. */
+static inline void
+mup_t1st_stamp (const mup_sid_t *s, uint8_t *h, const mup_t1st_t *ses)
+{
+  mup_u128 v = (mup_u128) mup_rd32 (ses->gnb) << MUP_ARGS_BITS |
+	       mup_args_pack (ses->qfi, ses->rqi, 0, ses->teid);
+  mup_store_args_sid (s, h, mup_u128_of (s->args_tmpl) | v << s->args_shift);
+}
+
 /* ---- H.Encaps (RFC 8986 section 5.1) and H.M.T1ST ----
  * H.M.T1ST: the N6-side PE of the MUP architecture.  The UE address picks
  * a Type 1 Session Transformed; its gNB IPv4 address and Args.Mob.Session
@@ -668,12 +678,7 @@ mup_h_encaps (const mup_sid_t *s, mup_pkt_t *p, int t1st)
   if (MUP_UNLIKELY (!h))
     MUP_DROP (p, MUP_E_NO_HEADROOM);
   if (ses)
-    {
-      mup_u128 v = (mup_u128) mup_rd32 (ses->gnb) << MUP_ARGS_BITS |
-		   mup_args_pack (ses->qfi, ses->rqi, 0, ses->teid);
-      mup_store_args_sid (s, h,
-			  mup_u128_of (s->args_tmpl) | v << s->args_shift);
-    }
+    mup_t1st_stamp (s, h, ses);
   mup_fwd (s, p, MUP_NEXT_IP6);
 }
 

@@ -424,3 +424,28 @@ mup_run (const mup_sid_t *s, mup_pkt_t *pkts, uint32_t n, uint64_t now_ns)
 {
   mup_run_inline (s, pkts, n, now_ns);
 }
+
+int
+mup_t1st_end_marker (const mup_sid_t *s, const mup_t1st_t *old, uint8_t *buf,
+		     uint32_t size, const char **msg)
+{
+  mup_pkt_t p = { 0 };
+  uint8_t *h;
+  if (s->behavior != MUP_B_H_T1ST)
+    return fail (msg, "End Marker: not an H.M.T1ST headend");
+  if (!s->nsegs)
+    return fail (msg, "End Marker: the policy pushes no SRH to carry the "
+		      "End Marker tag (use an SRH: always_srh)");
+  if (old->is_ip6)
+    return fail (msg, "End Marker: IPv6 gNB (H.M.T1ST maps IPv4 gNBs)");
+  if (size < s->encap_len)
+    return fail (msg, "End Marker: buffer too small");
+  p.data = buf + s->encap_len;
+  p.len = 0;
+  p.headroom = s->encap_len;
+  h = mup_push_encap (s, &p, 0, 0, 59, MUP_TAG_END_MARKER);
+  if (!h)
+    return fail (msg, "End Marker: no room for the encapsulation");
+  mup_t1st_stamp (s, h, old);
+  return (int) p.len;
+}
