@@ -32,6 +32,16 @@ def handover_text(h) -> str:
         f"{h.offered_mpps} Mpps: sent {h.sent}, via old gNB {h.via_old}, "
         f"via new gNB {h.via_new}, other {h.other}, lost {h.lost} "
         f"(convergence {h.convergence_ms} ms)"
+        + (
+            f"; End Markers toward the old gNB {h.end_markers}"
+            + (
+                f" ({h.end_markers_not_sent} not sent)"
+                if h.end_markers_not_sent
+                else ""
+            )
+            if hasattr(h, "end_markers")
+            else ""
+        )
     )
 
 

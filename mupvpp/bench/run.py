@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from mupvpp.engine import ERROR_NAMES, HEADROOM, STRIDE, Engine, ffi, lib
+from mupvpp.engine import ERROR_NAMES, HEADROOM, STRIDE, Engine, EngineError, ffi, lib
 from mupvpp.model import Behavior, Intent
 from mupvpp.traffic.compile import compile_profile
 from mupvpp.traffic.streams import add_to_generator, parse_streams
@@ -149,6 +149,8 @@ class Handover:
     convergence_ms: float  # lost / offered rate (RFC 6412 style)
     handover_at_s: float
     handover_took_ms: float  # time the control plane spent swapping sessions
+    end_markers: int = 0  # End Markers built for the old path, one per UE
+    end_markers_not_sent: int = 0  # refused (policy without an SRH, ...)
     series: list = field(default_factory=list)  # (t_s, old, new, lost) per slice
 
 
@@ -200,10 +202,19 @@ def handover(
     done = {}
 
     def move():
+        # per UE: the End Marker of the old session (3GPP TS 29.281 section
+        # 7.3.2) is built before the swap and belongs on the old path after it
+        markers = refused = 0
         t = time.perf_counter()
         for i, ue in enumerate(ues):
+            try:
+                engine.t1st_end_marker(he, f"{ue}/32")
+                markers += 1
+            except EngineError:
+                refused += 1
             engine.t1st_set(he, f"{ue}/32", new_gnb, 0x2000 + i, 9)
         done["took"] = time.perf_counter() - t
+        done["markers"], done["refused"] = markers, refused
 
     series = []
     mover = threading.Thread(target=move)
@@ -248,5 +259,7 @@ def handover(
         convergence_ms=round(lost / rate * 1e3, 6) if rate else 0.0,
         handover_at_s=round(done.get("at", 0.0), 3),
         handover_took_ms=round(done.get("took", 0.0) * 1e3, 3),
+        end_markers=done.get("markers", 0),
+        end_markers_not_sent=done.get("refused", 0),
         series=series,
     )
