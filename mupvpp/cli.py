@@ -32,14 +32,16 @@ GROUP_HELP = f"""SRv6 Mobile User Plane (RFC 9433) for FD.io VPP.
 
 The data plane is the embedded engine (the C core in-process; state in
 --state, default $MUPVPP_STATE or ./{DEFAULT_STATE}) unless --vpp names a
-live VPP's API socket.  Upstream VPP (srv6-mobile plugin) runs End, End.DT4/6,
-End.M.GTP4.E, End.M.GTP6.D/.Di/.E, H.M.GTP4.D, the GTP DT variants and
-H.Encaps; End.MAP, End.Limit, End.DT46, H.M.T1ST and all sessions need the
-srv6_mup plugin.
+live VPP's API socket.  A VPP running the srv6_mup plugin is configured
+through its API: every behaviour, Type 1 and Type 2 sessions, counters by
+SID and drop reason.  Without it, upstream VPP (srv6-mobile plugin) runs
+End, End.DT4/6, End.M.GTP4.E, End.M.GTP6.D/.Di/.E, H.M.GTP4.D, the GTP
+DT variants and H.Encaps; End.MAP, End.Limit, End.DT46, H.M.T1ST and all
+sessions need the srv6_mup plugin.
 
 \b
 Exit codes:
-  0 ok      2 usage          3 intent invalid
+  0 ok      1 declined at a prompt   2 usage   3 intent invalid
   4 apply failed (rolled back)   5 data plane unreachable
   6 data plane lacks a feature   7 bad packet/pcap/session input
 
@@ -53,13 +55,15 @@ Shell completion (bash; zsh/fish likewise):
 class Ctx:
     vpp: str | None
     state: str
+    api_dir: str | None = None
 
 
 def _backend(ctx: Ctx):
     from mupvpp.backends import open_backend
 
     try:
-        return open_backend(ctx.vpp, ctx.state)
+        kw = {"api_dir": ctx.api_dir} if ctx.vpp and ctx.api_dir else {}
+        return open_backend(ctx.vpp, ctx.state, **kw)
     except ImportError as e:  # the embedded engine is not built yet
         from mupvpp.errors import BackendUnavailable
 
@@ -100,10 +104,18 @@ def _echo_json(data: Any) -> None:
     show_default=True,
     help="State file of the applied intent ($MUPVPP_STATE).",
 )
+@click.option(
+    "--api-dir",
+    metavar="DIR",
+    envvar="MUPVPP_API_DIR",
+    type=click.Path(file_okay=False, exists=True),
+    help="With --vpp: read the API definitions (*.api.json, searched "
+    "recursively) from DIR instead of asking VPP for them.",
+)
 @click.version_option(__version__, prog_name="mupvpp")
 @click.pass_context
-def cli(ctx: click.Context, vpp: str | None, state: str) -> None:
-    ctx.obj = Ctx(vpp=vpp, state=state)
+def cli(ctx: click.Context, vpp: str | None, state: str, api_dir: str | None) -> None:
+    ctx.obj = Ctx(vpp=vpp, state=state, api_dir=api_dir)
 
 
 @cli.command()
@@ -183,12 +195,19 @@ def apply(ctx: Ctx, config: str, as_json: bool, yes: bool) -> None:
     """
     from mupvpp.plan import format_plan, ops_to_json, plan
 
+    from mupvpp.config.validate import vpp_loops
+
+    if as_json and not yes:
+        raise click.UsageError("--json prints no prompt: add --yes to apply")
     desired = _load(config)
+    if ctx.vpp:
+        for w in vpp_loops(desired):
+            click.echo(f"mupvpp: {config}: warning: {w}", err=True)
     with _backend(ctx) as be:
         ops = plan(desired, be.read_state())
         if not as_json:
             click.echo(format_plan(ops))
-        if ops and not yes and not as_json:
+        if ops and not yes:
             click.confirm("Apply these changes?", abort=True)
         be.apply(ops, desired)
     if as_json:

@@ -16,13 +16,18 @@ are fixed by a stable topological sort over the base order:
 A SID is replaced when any of its fields change or when the policy it uses
 is replaced (backends precompute policy data into the SID).  A Type 1
 session with the same ``ue_prefix`` and a new gNB/TEID/QFI is replaced: that
-is a handover.  Node settings (encap source, compat) are not ops: backends
-take them from the desired intent on every ``apply``.
+is a handover.  Node settings are one ``node`` op, first (an add on an
+empty data plane, a replace when they change); when
+it touches what the data plane computes from them (encap source, compat,
+UDP checksum) every kept policy and SID is replaced too, since backends
+precompute those settings into them.  Backends take the node settings from
+the desired intent.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import heapq
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +46,7 @@ class Op:
     object being replaced or deleted (None for add)."""
 
     action: str  # "add" | "del" | "replace"
-    kind: str  # "policy" | "sid" | "type1" | "type2"
+    kind: str  # "node" | "policy" | "sid" | "type1" | "type2"
     key: str
     obj: Any = None
     old: Any = None
@@ -85,10 +90,19 @@ def refs(kind: str, obj: Any) -> set[tuple[str, str]]:
     return set()
 
 
+def node_changed(desired: Node, current: Node) -> tuple[bool, bool]:
+    """(any setting changed, a data-plane setting changed)."""
+    dp = dataclasses.replace(desired, name="") != dataclasses.replace(current, name="")
+    return desired != current, dp
+
+
 def plan(desired: Intent, current: Intent | None) -> list[Op]:
     """The ordered ops that turn ``current`` into ``desired``."""
     want, have = state(desired), state(current)
     ops: list[Op] = []
+    node_op, node_dp = current is None, False
+    if current is not None:
+        node_op, node_dp = node_changed(desired.node, current.node)
     for kind in _DEL_ORDER:
         for k, o in have[kind].items():
             if k not in want[kind]:
@@ -106,13 +120,20 @@ def plan(desired: Intent, current: Intent | None) -> list[Op]:
             changed = not same(o, old)
             if kind == "sid" and o.policy in replaced_policies:
                 changed = True
+            if node_dp and kind in ("policy", "sid"):
+                changed = True
             if changed:
                 ops.append(Op("replace", kind, k, o, old))
     for kind in _NEW_ORDER:
         for k, o in want[kind].items():
             if k not in have[kind]:
                 ops.append(Op("add", kind, k, o, None))
-    return _order(ops)
+    ops = _order(ops)
+    if node_op and current is None:
+        ops.insert(0, Op("add", "node", "node", desired.node, None))
+    elif node_op:
+        ops.insert(0, Op("replace", "node", "node", desired.node, current.node))
+    return ops
 
 
 def _order(ops: list[Op]) -> list[Op]:
@@ -131,23 +152,36 @@ def _order(ops: list[Op]) -> list[Op]:
             i = ident.get(r)
             if i is not None and ops[i].action == "del":
                 after[i].add(j)
+    # Kahn's algorithm, always taking the lowest ready index: the base order
+    # wherever no edge says otherwise
+    waiting = [len(a) for a in after]
+    then: list[list[int]] = [[] for _ in range(n)]
+    for j, a in enumerate(after):
+        for i in a:
+            then[i].append(j)
+    ready = [j for j in range(n) if not waiting[j]]
+    heapq.heapify(ready)
     done: list[int] = []
-    placed: set[int] = set()
-    while len(done) < n:
-        for j in range(n):
-            if j not in placed and after[j] <= placed:
-                done.append(j)
-                placed.add(j)
-                break
-        else:  # pragma: no cover - impossible: edges follow kind order
-            raise RuntimeError("dependency cycle in plan")
+    while ready:
+        i = heapq.heappop(ready)
+        done.append(i)
+        for j in then[i]:
+            waiting[j] -= 1
+            if not waiting[j]:
+                heapq.heappush(ready, j)
+    if len(done) < n:  # pragma: no cover - impossible: edges follow kind order
+        raise RuntimeError("dependency cycle in plan")
     return [ops[j] for j in done]
 
 
 def apply_ops(current: Intent | None, ops: list[Op]) -> Intent:
     """The state after ``ops`` ran on ``current`` (pure; no checks)."""
     st = state(current)
+    node = current.node if current is not None else Node()
     for op in ops:
+        if op.kind == "node":
+            node = op.obj
+            continue
         table = st[op.kind]
         if op.action == "del":
             table.pop(op.key, None)
@@ -156,6 +190,7 @@ def apply_ops(current: Intent | None, ops: list[Op]) -> Intent:
     base = current if current is not None else Intent(node=Node())
     return dataclasses.replace(
         base,
+        node=node,
         policies=tuple(st["policy"].values()),
         sids=tuple(st["sid"].values()),
         type1=tuple(st["type1"].values()),
@@ -183,6 +218,8 @@ def describe(kind: str, obj: Any) -> str:
             f"gnb {obj.gnb} teid {obj.teid:#x} qfi {obj.qfi}"
             f"{' rqi' if obj.rqi else ''} via {obj.headend}"
         )
+    if isinstance(obj, Node):
+        return f"node {obj.name}"
     if isinstance(obj, Type2Session):
         return f"n3 {obj.n3} teid {obj.teid:#x} -> {obj.segment} via {obj.headend}"
     return str(obj)
@@ -201,8 +238,17 @@ def _changes(old: Any, new: Any) -> str:
                 a, b = a.key, b.key
             elif f.name == "segments":
                 a, b = describe("policy", old), describe("policy", new)
+            elif f.name == "compat":
+                a = f"args {a.args} u_bit {a.u_bit}"
+                b = f"args {b.args} u_bit {b.u_bit}"
+            elif f.name == "encap_source":
+                a, b = a or "none", b or "none"
             diffs.append(f"{f.name} {a} -> {b}")
-    return ", ".join(diffs) or "policy changed"
+    if diffs:
+        return ", ".join(diffs)
+    if isinstance(new, Sid):
+        return "its policy or the node settings changed"
+    return "node settings changed"
 
 
 def format_plan(ops: list[Op]) -> str:

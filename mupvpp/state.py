@@ -164,6 +164,7 @@ def type2_from_dict(d: dict) -> Type2Session:
 
 #: kind -> (to_dict, from_dict), for Op serialisation and generic code.
 CODECS = {
+    "node": (node_to_dict, node_from_dict),
     "policy": (policy_to_dict, policy_from_dict),
     "sid": (sid_to_dict, sid_from_dict),
     "type1": (type1_to_dict, type1_from_dict),

@@ -82,6 +82,7 @@ def test_plan_json_empty_state(capsys):
     assert code == 0
     ops = json.loads(out)
     assert [(o["action"], o["kind"], o["key"]) for o in ops] == [
+        ("add", "node", "node"),
         ("add", "policy", "to-gtp4e"),
         ("add", "policy", "to-gtp6e"),
         ("add", "policy", "to-dt4"),
@@ -102,6 +103,12 @@ def test_plan_json_empty_state(capsys):
         ("add", "type2", "192.0.2.100 teid 0x10000"),
     ]
     assert ops[0]["obj"] == {
+        "name": "lab-gw",
+        "encap_source": "fc00:0:ff::1",
+        "compat": {"args": "rfc", "u_bit": "rfc"},
+        "udp4_checksum": False,
+    }
+    assert ops[1]["obj"] == {
         "name": "to-gtp4e",
         "segments": ["fc00:0:2::1", "fc00:0:4e::"],
         "args_len": 48,
@@ -126,7 +133,7 @@ def applied(tmp_path):
     st = tmp_path / "state.json"
     r = run("apply", LAB, "--yes", state=st)
     assert r.exit_code == 0, r.output
-    assert r.output.splitlines()[-1] == "Applied 18 changes."
+    assert r.output.splitlines()[-1] == "Applied 19 changes."
     return st
 
 

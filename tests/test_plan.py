@@ -28,6 +28,7 @@ def acts(ops):
 def test_empty_state_creates_everything_in_order():
     ops = plan(LAB, None)
     assert acts(ops) == [
+        ("add", "node", "node"),
         ("add", "policy", "to-gtp4e"),
         ("add", "policy", "to-gtp6e"),
         ("add", "policy", "to-dt4"),
@@ -61,9 +62,10 @@ def test_same_intent_no_ops_even_if_lines_moved():
 def test_empty_desired_deletes_in_dependency_order():
     ops = plan(Intent(node=Node()), LAB)
     kinds = [op.kind for op in ops]
-    assert kinds == ["type1"] * 2 + ["type2"] + ["sid"] * 12 + ["policy"] * 3
-    assert all(op.action == "del" and op.obj is None for op in ops)
-    assert ops[0] == Op("del", "type1", "10.10.0.1/32", None, LAB.type1[0])
+    assert kinds == ["node", "type1", "type1", "type2"] + ["sid"] * 12 + ["policy"] * 3
+    assert ops[0] == Op("replace", "node", "node", Node(), LAB.node)
+    assert all(op.action == "del" and op.obj is None for op in ops[1:])
+    assert ops[1] == Op("del", "type1", "10.10.0.1/32", None, LAB.type1[0])
 
 
 def test_handover_is_a_replace():
@@ -145,7 +147,8 @@ def test_mixed_plan_exact():
 def test_ops_to_json():
     ops = plan(LAB, None)
     js = ops_to_json(ops)
-    assert js[4] == {
+    assert js[0]["kind"] == "node" and js[0]["obj"]["name"] == "lab-gw"
+    assert js[5] == {
         "action": "add",
         "kind": "sid",
         "key": "gtp4e",
@@ -238,3 +241,51 @@ def test_plan_is_idempotent(desired, current):
                 for k, o in objs.items():
                     if (op.kind, op.key) in refs(kind, o):
                         assert k in want[kind] and want[kind][k] == o, (op, k)
+
+
+def test_node_compat_change_replaces_every_policy_and_sid():
+    """Backends compile node settings into policies and SIDs: a change of
+    compat.args re-issues them all (sessions stay)."""
+    vpp_args = dataclasses.replace(
+        LAB.node, compat=dataclasses.replace(LAB.node.compat, args="vpp")
+    )
+    ops = plan(dataclasses.replace(LAB, node=vpp_args), LAB)
+    assert acts(ops)[0] == ("replace", "node", "node")
+    assert [op.kind for op in ops[1:]] == ["policy"] * 3 + ["sid"] * 12
+    assert all(op.action == "replace" for op in ops)
+    text = format_plan(ops)
+    assert text.splitlines()[0] == (
+        "~ node node (compat args rfc u_bit rfc -> args vpp u_bit rfc)"
+    )
+    assert "~ sid gtp4e (its policy or the node settings changed)" in text
+    after = apply_ops(LAB, ops)
+    assert after.node == vpp_args
+    assert plan(dataclasses.replace(LAB, node=vpp_args), after) == []
+
+
+def test_node_name_change_is_one_op():
+    renamed = dataclasses.replace(LAB, node=dataclasses.replace(LAB.node, name="x"))
+    ops = plan(renamed, LAB)
+    assert acts(ops) == [("replace", "node", "node")]
+    assert format_plan(ops).splitlines()[0] == "~ node node (name lab-gw -> x)"
+
+
+def test_large_plan_keeps_base_order():
+    """100,000 session adds (the ordering is O(n log n), so this returns in
+    about a second; the old quadratic sort took minutes): deletions first,
+    then every add in intent order."""
+    many = tuple(
+        dataclasses.replace(
+            LAB.type1[0],
+            ue_prefix=ipaddress.ip_network(
+                f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}/32"
+            ),
+        )
+        for i in range(100_000)
+    )
+    ops = plan(dataclasses.replace(LAB, type1=many), LAB)
+    assert acts(ops[:2]) == [
+        ("del", "type1", "10.10.0.1/32"),
+        ("del", "type1", "10.10.0.2/32"),
+    ]
+    assert [op.obj for op in ops[2:]] == list(many)

@@ -129,8 +129,8 @@ class EmbeddedBackend:
 
 def _run_op(eng, op: Op, desired: Intent) -> None:
     """Carry out one planned change on an engine."""
-    if op.kind == "policy":
-        return  # policies are compiled into the SIDs that use them
+    if op.kind in ("node", "policy"):
+        return  # compiled into the SIDs (node settings: from ``desired``)
     if op.kind == "sid":
         if op.action == "del":
             eng.del_sid(op.key)

@@ -38,6 +38,7 @@ and unit-tested; :class:`VppBackend` only executes it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ipaddress
 import json
@@ -45,7 +46,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mupvpp.errors import ApplyError, BackendUnavailable, BackendUnsupported
+from mupvpp.backends import mup_api
+from mupvpp.errors import ApplyError, BackendUnavailable, BackendUnsupported, InputError
 from mupvpp.model import Behavior, InnerType, Intent, Node, Policy, Sid
 from mupvpp.plan import Op
 from mupvpp.state import intent_from_dict, intent_to_dict
@@ -278,6 +280,8 @@ def op_to_vpp_steps(
     op: Op, desired: Intent, current: Intent
 ) -> list[tuple[Call, Call | None]]:
     """(call, the call that undoes it) for one plan op; pure."""
+    if op.kind == "node":
+        return []  # the encap source is set by apply's prelude
     if op.kind in ("type1", "type2"):
         raise BackendUnsupported(
             f"{op.kind} session {op.key}: MUP sessions {NEEDS_MUP} "
@@ -407,11 +411,61 @@ class VppBackend:
 
     # -- the protocol
 
-    def read_state(self) -> Intent | None:
-        self.connect()
+    @property
+    def has_mup(self) -> bool:
+        """VPP runs the srv6_mup plugin: everything goes through its API."""
+        return self.has_message(mup_api.PROBE)
+
+    def _saved_intent(self) -> Intent | None:
         if self.state_path is None or not self.state_path.exists():
             return None
-        intent = intent_from_dict(json.loads(self.state_path.read_text()))
+        try:
+            return intent_from_dict(json.loads(self.state_path.read_text()))
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            raise InputError(
+                f"{self.state_path}: not a mupvpp state file: {e}"
+            ) from None
+
+    def _mup_indexes(self, intent: Intent | None) -> dict[str, int]:
+        """Our SID names -> the plugin's sid_index, from its dumps."""
+        if intent is None:
+            return {}
+        seen: dict[tuple[str, str], int] = {}
+        for d in self.vpp.api.srv6_mup_localsid_dump():
+            seen[("l", str(d.prefix))] = d.sid_index
+        for d in self.vpp.api.srv6_mup_policy_dump():
+            seen[("h", str(d.prefix))] = d.sid_index
+        out = {}
+        for s in intent.sids:
+            k = ("h" if s.behavior in mup_api.HEADENDS else "l", str(s.prefix))
+            if k in seen:
+                out[s.name] = seen[k]
+        return out
+
+    def _read_state_mup(self, intent: Intent) -> Intent:
+        """The saved intent less what the plugin no longer has (a VPP that
+        restarted has nothing: the next plan installs it all again)."""
+        idx = self._mup_indexes(intent)
+        t1 = {str(d.ue) for d in self.vpp.api.srv6_mup_session_dump()}
+        t2 = {(str(d.n3), d.teid) for d in self.vpp.api.srv6_mup_type2_dump()}
+        return dataclasses.replace(
+            intent,
+            sids=tuple(s for s in intent.sids if s.name in idx),
+            type1=tuple(t for t in intent.type1 if str(t.ue_prefix) in t1),
+            type2=tuple(
+                t
+                for t in intent.type2
+                if t.headend in idx and (str(t.n3), t.teid) in t2
+            ),
+        )
+
+    def read_state(self) -> Intent | None:
+        self.connect()
+        intent = self._saved_intent()
+        if intent is None:
+            return None
+        if self.has_mup:
+            return self._read_state_mup(intent)
         shown = self.cli("show sr localsids")
         keep = []
         for s in intent.sids:
@@ -429,6 +483,8 @@ class VppBackend:
 
     def apply(self, ops: list[Op], desired: Intent) -> None:
         current = self.read_state() or Intent(node=desired.node)
+        if self.has_mup:
+            return self._apply_mup(ops, desired, current)
         # map everything first: nothing is touched if any op is unsupported
         planned = [(op, op_to_vpp_steps(op, desired, current)) for op in ops]
         prelude = node_to_vpp_calls(desired.node) + tables_to_vpp_calls(desired)
@@ -459,6 +515,70 @@ class VppBackend:
             raise
         self._save(desired)
 
+    def _apply_mup(self, ops: list[Op], desired: Intent, current: Intent) -> None:
+        """Carry out ops through the srv6_mup plugin API, all or nothing."""
+        idx = self._mup_indexes(current)
+        planned = [(op, mup_api.op_steps(op, desired, current)) for op in ops]
+        done: list[list[Call]] = []
+        for call in tables_to_vpp_calls(desired):  # idempotent, kept
+            self.call(*call)
+
+        def run(call: Call) -> None:
+            name, kw = call
+            own = kw.get("_sid")
+            kw = {k: v for k, v in kw.items() if k != "_sid"}
+            for k, v in kw.items():
+                if isinstance(v, mup_api.SidRef):
+                    if v.name not in idx:
+                        raise RuntimeError(f"SID {v.name!r} is not installed")
+                    kw[k] = idx[v.name]
+            r = self.call(name, kw)
+            if own is not None:
+                if kw["is_add"]:
+                    idx[own] = r.sid_index
+                else:
+                    idx.pop(own, None)
+
+        try:
+            for op, steps in planned:
+                for call, undo in steps:
+                    try:
+                        run(call)
+                    except (RuntimeError, BackendUnsupported) as e:
+                        raise ApplyError(
+                            f"{op.action} {op.kind} {op.key} failed at "
+                            f"{call[0]}: {e}{self._mup_reason()}; rolled back",
+                            op,
+                        ) from None
+                    done.append(undo)
+        except ApplyError:
+            for undo in reversed(done):
+                for call in undo:
+                    try:
+                        run(call)
+                    except Exception:  # best effort: keep undoing the rest
+                        pass
+            raise
+        self._save(desired)
+
+    def _mup_reason(self) -> str:
+        """The plugin logs why it refused an add (the API reply has only
+        retval): the newest srv6-mup line of VPP's log."""
+        try:
+            lines = [
+                ln
+                for ln in self.cli_text("show logging").splitlines()
+                if "srv6-mup" in ln
+            ]
+        except Exception:  # the log is a courtesy; the failure stands
+            return ""
+        return f" ({lines[-1].split('srv6-mup', 1)[-1].strip(' :]')})" if lines else ""
+
+    def cli_text(self, cmd: str) -> str:
+        """cli_inband's reply, whatever it says."""
+        self.connect()
+        return self.vpp.api.cli_inband(cmd=cmd).reply or ""
+
     def _undo(self, done: list[Call | None]) -> None:
         for inv in reversed(done):
             if inv is not None:
@@ -475,5 +595,24 @@ class VppBackend:
         tmp.replace(self.state_path)
 
     def counters(self) -> dict:
+        if self.has_mup:
+            return self._counters_mup()
         text = self.cli("show sr localsids")
         return {"vpp": {"show sr localsids": text.splitlines()}}
+
+    def _counters_mup(self) -> dict:
+        """{sid name: {reason: packets, ..., 'bytes': n}}, as the engine's."""
+        from mupvpp.engine import ERROR_NAMES
+
+        intent = self._saved_intent()
+        names = {v: k for k, v in self._mup_indexes(intent).items()}
+        out = {}
+        for si, name in sorted(names.items()):
+            for d in self.vpp.api.srv6_mup_counters_dump(sid_index=si):
+                c = {"forwarded": d.forwarded_packets} if d.forwarded_packets else {}
+                for i in range(1, min(d.n_errors, len(ERROR_NAMES))):
+                    if d.drops[i]:
+                        c[ERROR_NAMES[i]] = d.drops[i]
+                c["bytes"] = d.forwarded_bytes
+                out[name] = c
+        return out

@@ -281,6 +281,9 @@ class _Checker:
             )  # match: prefixes live in the FIB, SIDs in the localsid table
             table = headend if is_headend else local
             other = table.get(s.prefix)
+            if other is None and s.prefix.version == 6:
+                # IPv6 headend matches and localsids share the IPv6 FIB
+                other = (local if is_headend else headend).get(s.prefix)
             if other is not None:
                 what = "match" if is_headend else "sid"
                 self.err(
@@ -401,6 +404,31 @@ _HEADENDS = frozenset(
 )
 
 
+def vpp_loops(intent: Intent) -> list[str]:
+    """Where this intent, installed in ONE VPP, makes packets circle.
+
+    End.M.GTP4.E sends GTP-U to the IPv4 DA carried in its SID, which for a
+    packet that H.M.GTP4.D encapsulated is the address that headend
+    matched: when both are in the same VPP the packet comes back to the
+    headend, and no hop limit / TTL carries over (each header is new).  The
+    embedded engine runs each behaviour once, so it is not affected.
+    """
+    out = []
+    for s in intent.sids:
+        if s.behavior is not Behavior.H_M_GTP4_D or not s.policy:
+            continue
+        last = intent.policy(s.policy).segments[-1]
+        for e in intent.sids:
+            if e.behavior is Behavior.END_M_GTP4_E and last in e.prefix:
+                out.append(
+                    f"sid {s.name}: policy {s.policy} ends at the local "
+                    f"end.m.gtp4.e {e.name}, which sends GTP-U back to "
+                    f"{s.prefix}, this headend's own match: uplink packets "
+                    "that no Type 2 session steers elsewhere loop in VPP"
+                )
+    return out
+
+
 def check_intent(intent: Intent, lines: LineMap | None = None) -> list[Problem]:
     """All semantic problems (errors and warnings) of ``intent``."""
     return _Checker(intent, lines).run()
@@ -422,4 +450,5 @@ __all__ = [
     "LineMap",
     "check_intent",
     "validate_intent",
+    "vpp_loops",
 ]
