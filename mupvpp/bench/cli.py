@@ -10,7 +10,7 @@ import click
 
 
 @click.command("bench")
-@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@click.argument("config", type=click.Path(dir_okay=False))
 @click.option(
     "--profile",
     "profiles",
@@ -74,7 +74,13 @@ def command(
     h.t1st, end.map, gtp4.dt4, plus IMIX and a GTP-U control mix), the
     matching TRex profile in trex_profiles/ is compiled with the official
     TRex client (cached) and its streams are executed by the C generator
-    straight into the engine, one 256-packet vector at a time.  Reported per
+    straight into the engine, one 256-packet vector at a time.  The profiles
+    default to examples/lab.yaml's addresses; where a profile has a tunable
+    for its destination it is set to the first SID (or match) of the
+    behaviour in CONFIG.  A scenario whose traffic still reaches no SID of
+    its behaviour is reported as skipped, with the reason, and not plotted;
+    behaviours without a scenario are named under the table.  Exit 7 when
+    nothing at all could be measured.  Reported per
     scenario: cycles per packet and Mpps of the data plane (TSC around the
     engine: destination lookup + behaviour + counters; `make bench-core`
     shows the behaviour alone), Mpps with the generator (wall clock), drops
@@ -87,12 +93,13 @@ def command(
       mupvpp bench examples/lab.yaml --duration 2 --out results
     """
     from mupvpp.bench import report
+    from mupvpp.bench.run import Skipped, throughput, tsc_hz
     from mupvpp.bench.run import handover as run_handover
-    from mupvpp.bench.run import throughput, tsc_hz
-    from mupvpp.bench.scenarios import PROFILE_DIR, SCENARIOS, Scenario
+    from mupvpp.bench.scenarios import PROFILE_DIR, SCENARIOS, Scenario, aim, unmeasured
     from mupvpp.config import load_intent
     from mupvpp.engine import Engine
     from mupvpp.errors import BackendUnsupported, InputError
+    from mupvpp.paths import check_dir, check_file
 
     root = click.get_current_context().find_root().obj
     vpp = getattr(root, "vpp", None)
@@ -101,16 +108,18 @@ def command(
             "bench with --vpp needs --trex HOST: a live VPP is measured with a "
             "real traffic generator (the embedded engine is measured without)"
         )
+    if tunables and not profiles:
+        raise click.UsageError("-t/--tunable applies to --profile: give a profile")
     intent = load_intent(config)
     keys = {s.behavior.key for s in intent.sids}
-    if tunables and not profiles:
-        raise InputError("--tunable applies to --profile; give a profile too")
     if profiles:
         tun = {}
         for t in tunables:
             for kv in t.split(","):  # TRex's `start -t a=1,b=2` form too
                 if "=" not in kv:
-                    raise InputError(f"--tunable {kv!r}: expected K=V")
+                    raise click.BadParameter(
+                        f"{kv!r}: expected K=V", param_hint="-t/--tunable"
+                    )
                 k, v = kv.split("=", 1)
                 tun[k.strip()] = v.strip()
         scen = []
@@ -124,9 +133,17 @@ def command(
                 raise InputError(
                     f"--profile {p}: no such file, nor trex_profiles/{p}[.py]"
                 )
+            if path.suffix.lower() != ".py":
+                raise InputError(
+                    f"--profile {p}: only TRex STL Python profiles (.py) are "
+                    "supported, not TRex YAML or other profiles"
+                )
             scen.append(Scenario(path.stem, "", str(path), tun))
     else:
-        scen = [s for s in SCENARIOS if s.behavior in keys]
+        scen = [aim(s, intent)[0] for s in SCENARIOS if s.behavior in keys]
+    check_dir(out_dir, "--out")
+    if json_out:
+        check_file(json_out, "--json")
     if trex:
         from mupvpp.bench.trex import format_table, run_trex_bench
 
@@ -154,7 +171,7 @@ def command(
     engine = Engine()
     engine.load_intent(intent)
     hz = tsc_hz()
-    rows = []
+    rows, skipped = [], []
     click.echo(
         f"mupvpp bench {config}: {len(scen)} scenario(s), {duration}s each, "
         f"TSC {hz / 1e9:.2f} GHz",
@@ -171,9 +188,25 @@ def command(
                 bar.update(n - last[0])
                 last[0] = n
 
-            rows.append(throughput(engine, s, duration, hz, prog))
+            try:
+                rows.append(throughput(engine, s, duration, hz, prog))
+            except Skipped as e:
+                skipped.append(report.skip(s, e.reason))
+            except InputError as e:
+                if not s.behavior:  # the user's --profile: their error
+                    raise
+                # a built-in profile refused the values aimed at this config
+                first = (str(e).strip().splitlines() or [""])[-1]
+                skipped.append(report.skip(s, f"{Path(s.profile).name}: {first}"))
     ho = None
-    if handover and "h.t1st" in keys and not profiles:
+    ho_note = ""
+    if not handover:
+        ho_note = "not run (--no-handover)"
+    elif profiles:
+        ho_note = "not run (--profile given)"
+    elif "h.t1st" not in keys:
+        ho_note = "not run (no h.t1st headend in this config)"
+    else:
         with click.progressbar(
             length=100, label=f"{'handover':<18}", file=sys.stderr
         ) as bar:
@@ -184,22 +217,36 @@ def command(
                 bar.update(n - last[0])
                 last[0] = n
 
-            ho = run_handover(
-                engine,
-                intent,
-                PROFILE_DIR / "handover_downlink.py",
-                n_ue=ues,
-                duration_s=2 * duration,
-                progress=prog2,
-            )
-    click.echo(report.table(rows))
-    if ho:
-        click.echo("")
-        click.echo(report.handover_text(ho))
-    doc = report.document(config, hz, rows, ho)
-    written = report.save(Path(out_dir), doc)
+            try:
+                ho = run_handover(
+                    engine,
+                    intent,
+                    PROFILE_DIR / "handover_downlink.py",
+                    n_ue=ues,
+                    duration_s=2 * duration,
+                    progress=prog2,
+                )
+            except ValueError as e:
+                ho_note = f"skipped: {e}"
+    no_scen = [] if profiles else unmeasured(keys)
+    click.echo(report.table(rows, skipped, no_scen))
+    click.echo("")
+    click.echo(report.handover_text(ho) if ho else f"handover: {ho_note}")
+    doc = report.document(config, hz, rows, ho, skipped, no_scen, ho_note)
+    written, removed = report.save(Path(out_dir), doc)
     if json_out:
         Path(json_out).write_text(json.dumps(doc, indent=2))
         written.append(Path(json_out))
     click.echo("")
     click.echo("results: " + ", ".join(str(p) for p in written))
+    if removed:
+        click.echo(
+            "removed (stale, from an earlier run): "
+            + ", ".join(str(p) for p in removed)
+        )
+    if not rows and not ho:
+        raise InputError(
+            "nothing measured: "
+            + ("every scenario was skipped" if scen else "no scenario for this config")
+            + " (see the table above)"
+        )

@@ -8,7 +8,18 @@ from dataclasses import asdict
 from pathlib import Path
 
 
-def table(rows) -> str:
+def skip(scenario, reason: str) -> dict:
+    """A scenario that was not measured, for table() and the JSON."""
+    return {
+        "scenario": scenario.name,
+        "profile": str(scenario.profile),
+        "behavior": scenario.behavior,
+        "tunables": dict(scenario.tunables),
+        "reason": reason,
+    }
+
+
+def table(rows, skipped=(), no_scenario=()) -> str:
     head = (
         f"{'scenario':<18} {'SID':<12} {'frame':>5} {'cyc/pkt':>8} "
         f"{'Mpps core':>9} {'Mpps wall':>9} {'fwd %':>6}  drops"
@@ -21,6 +32,14 @@ def table(rows) -> str:
             f"{r.scenario:<18} {r.sid:<12} {r.frame_bytes:>5} "
             f"{r.cycles_per_packet:>8.1f} {r.mpps_core:>9.2f} {r.mpps_wall:>9.2f} "
             f"{pct:>6.1f}  {drops}"
+        )
+    for s in skipped:
+        out.append(f"{s['scenario']:<18} skipped: {s['reason']}")
+    if no_scenario:
+        out.append(
+            "no scenario measures "
+            + ", ".join(no_scenario)
+            + " (use --profile with a profile of your own)"
         )
     return "\n".join(out)
 
@@ -45,7 +64,9 @@ def handover_text(h) -> str:
     )
 
 
-def document(config: str, hz: float, rows, ho) -> dict:
+def document(
+    config: str, hz: float, rows, ho, skipped=(), no_scenario=(), ho_note=""
+) -> dict:
     return {
         "config": config,
         "engine": "embedded",
@@ -55,18 +76,32 @@ def document(config: str, hz: float, rows, ho) -> dict:
             "python": platform.python_version(),
         },
         "throughput": [asdict(r) for r in rows],
+        "skipped": list(skipped),
+        "no_scenario": list(no_scenario),
         "handover": asdict(ho) if ho else None,
+        "handover_note": "" if ho else ho_note,
     }
 
 
-def save(out_dir: Path, doc: dict) -> list[Path]:
+PLOTS = ("throughput.png", "handover.png")
+
+
+def save(out_dir: Path, doc: dict) -> tuple[list[Path], list[Path]]:
+    """Write bench.json and the plots; (written, removed): a plot this run
+    has no data for is removed, so out_dir never shows an earlier run's."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     p = out_dir / "bench.json"
     p.write_text(json.dumps(doc, indent=2))
     written.append(p)
     written += plots(out_dir, doc)
-    return written
+    removed = []
+    for name in PLOTS:
+        stale = out_dir / name
+        if stale not in written and stale.exists():
+            stale.unlink()
+            removed.append(stale)
+    return written, removed
 
 
 def plots(out_dir: Path, doc: dict) -> list[Path]:

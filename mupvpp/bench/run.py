@@ -12,7 +12,9 @@ import ipaddress
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from mupvpp.bench.scenarios import AIM
 from mupvpp.engine import ERROR_NAMES, HEADROOM, STRIDE, Engine, EngineError, ffi, lib
 from mupvpp.model import Behavior, Intent
 from mupvpp.traffic.compile import compile_profile
@@ -94,6 +96,53 @@ def _sid_of(engine: Engine, before: dict, after: dict) -> tuple[str, dict]:
     return best, drops
 
 
+class Skipped(Exception):
+    """A scenario whose traffic does not reach what it is meant to measure;
+    ``reason`` is one line for the table and the JSON."""
+
+    def __init__(self, scenario, reason: str):
+        self.scenario = scenario
+        self.reason = reason
+        super().__init__(reason)
+
+
+def _packet_dst(packet: bytes) -> str:
+    """The IP destination of an Ethernet frame (802.1Q tag skipped)."""
+    off = 18 if packet[12:14] == b"\x81\x00" else 14
+    etype = packet[off - 2 : off]
+    try:
+        if etype == b"\x08\x00":
+            return str(ipaddress.IPv4Address(packet[off + 16 : off + 20]))
+        if etype == b"\x86\xdd":
+            return str(ipaddress.IPv6Address(packet[off + 24 : off + 40]))
+    except ipaddress.AddressValueError:
+        pass
+    return "?"
+
+
+def _check_reaches(engine: Engine, scenario, pump: Pump, sid: str) -> None:
+    """Raise Skipped unless the warm-up traffic reached a SID of the
+    scenario's behaviour (any SID for a profile without one)."""
+    want = scenario.behavior
+    beh = engine.behavior.get(sid)
+    if beh is not None and (not want or beh.key == want):
+        return
+    profile = Path(scenario.profile).name
+    dsts = sorted({_packet_dst(p.packet) for p in pump.plans if p.enabled})
+    goes = ", ".join(dsts[:2]) + (", ..." if len(dsts) > 2 else "")
+    what = f"no {want} SID" if want else "no SID"
+    if not want:
+        hint = "check its -t tunables"
+    elif profile in AIM:
+        hint = "use --profile with -t"
+    else:  # nothing to aim it with
+        hint = "use --profile with a profile that sends to it"
+    reason = f"traffic of {profile} reaches {what} of this config (it goes to {goes})"
+    if beh is not None:
+        reason += f", but {sid} ({beh.key})"
+    raise Skipped(scenario, f"{reason}; {hint}")
+
+
 def throughput(
     engine: Engine,
     scenario,
@@ -101,10 +150,15 @@ def throughput(
     hz: float,
     progress=None,
 ) -> Throughput:
+    """Measure one scenario; Skipped when its traffic does not reach a SID
+    of its behaviour (a configuration with other addresses than the
+    profile's)."""
     pump = Pump(engine, scenario.path, scenario.tunables)
     st = ffi.new("mup_pump_stats_t *")
+    warm = engine.counters()
     pump.run(16, st)  # warm caches and the branch predictor
     before = engine.counters()
+    _check_reaches(engine, scenario, pump, _sid_of(engine, warm, before)[0])
     st = ffi.new("mup_pump_stats_t *")
     chunk = 64
     t0 = time.perf_counter()
@@ -176,7 +230,8 @@ def handover(
     new_gnb: str = "192.0.2.11",
     progress=None,
 ) -> Handover:
-    """Constant downlink to n_ue UEs through the H.M.T1ST headend; half-way
+    """Constant downlink to n_ue UEs (the first addresses of the headend's
+    match) through the H.M.T1ST headend; half-way
     the Type 1 session of every UE moves to a new gNB (make-before-break:
     each session is replaced atomically, from a second thread, while the
     data plane runs).  Counts what arrives via the old and the new gNB."""
@@ -184,11 +239,16 @@ def handover(
     if not headends:
         raise ValueError("the configuration has no h.t1st headend for a handover")
     he = headends[0].name
-    first = ipaddress.IPv4Address("10.10.0.1")
+    pool = headends[0].prefix
+    if pool.version != 4 or pool.num_addresses - 1 < n_ue:
+        raise ValueError(
+            f"h.t1st {he} matches {pool}: the handover needs {n_ue} IPv4 UEs in it"
+        )
+    first = pool.network_address + (1 if pool.prefixlen < 32 else 0)
     ues = [first + i for i in range(n_ue)]
     for i, ue in enumerate(ues):
         engine.t1st_set(he, f"{ue}/32", old_gnb, 0x1000 + i, 9)
-    pump = Pump(engine, profile, {"n_ue": n_ue})
+    pump = Pump(engine, profile, {"n_ue": n_ue, "ue": str(first)})
     st = ffi.new("mup_pump_stats_t *")
     st.probe_off = _probe_offset(intent, he)
     st.probe_a = int(ipaddress.IPv4Address(old_gnb))
