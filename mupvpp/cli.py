@@ -193,9 +193,8 @@ def apply(ctx: Ctx, config: str, as_json: bool, yes: bool) -> None:
     \b
       mupvpp apply examples/lab.yaml --yes
     """
-    from mupvpp.plan import format_plan, ops_to_json, plan
-
     from mupvpp.config.validate import vpp_loops
+    from mupvpp.plan import format_plan, ops_to_json, plan
 
     if as_json and not yes:
         raise click.UsageError("--json prints no prompt: add --yes to apply")
