@@ -210,3 +210,57 @@ def test_bench_yaml_profile_refused_exit_7(capsys, tmp_path):
         f"mupvpp: error: --profile {prof}: only TRex STL Python profiles (.py) are "
         "supported, not TRex YAML or other profiles"
     ]
+
+
+@needs_trex
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (
+            ["--profile", "gtp4_uplink", "-t", "teid=0"],
+            "mupvpp: error: TRex profile gtp4_uplink.py: ValueError: TEID range "
+            "must be inside 1..0xffffffff",
+        ),
+        (
+            ["--profile", str(ROOT / "trex_profiles" / "_mup_pkt.py")],
+            "mupvpp: error: TRex profile _mup_pkt.py: not a TRex STL profile: it "
+            "has no register()",
+        ),
+        (
+            ["--profile", "gtp4_uplink", "-t", "bogus=1,x=2"],
+            "mupvpp: error: TRex profile gtp4_uplink.py: unknown tunable bogus, x "
+            "(known: dst, n_teid, n_ue, pps, psc, qfi, size, src, teid)",
+        ),
+        (
+            ["--profile", "gtp4_uplink", "-t", "teid=abc"],
+            "mupvpp: error: TRex profile gtp4_uplink.py: argument --teid: invalid "
+            "int0 value: 'abc'",
+        ),
+    ],
+)
+def test_bench_profile_errors_are_one_line_exit_7(capsys, tmp_path, args, line):
+    code, out, err = run_main(
+        capsys, "bench", LAB, *args, "--duration", "0.05", "--out", tmp_path
+    )
+    assert code == 7
+    assert errors(err) == [line]
+    assert "Traceback" not in err
+
+
+@needs_trex
+def test_bench_profile_traceback_with_mupvpp_verbose(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("MUPVPP_VERBOSE", "1")
+    code, out, err = run_main(
+        capsys, "bench", LAB, "--profile", "gtp4_uplink", "-t", "teid=0",
+        "--out", tmp_path,
+    )  # fmt: skip
+    assert code == 7
+    lines = errors(err)
+    assert lines[0] == (
+        "mupvpp: error: TRex profile gtp4_uplink.py: ValueError: TEID range must "
+        "be inside 1..0xffffffff"
+    )
+    assert "mupvpp: error: Python Traceback follows:" in lines
+    assert lines[-1] == (
+        "mupvpp: error: ValueError: TEID range must be inside 1..0xffffffff"
+    )

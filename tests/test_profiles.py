@@ -286,5 +286,9 @@ def test_end_dt4_and_end(compiled):
 
 @needs_trex
 def test_bad_tunable_is_reported(compiled):
-    with pytest.raises(tc.InputError, match="TRex client"):
+    with pytest.raises(tc.InputError) as ei:
         compiled("gtp4_uplink.py", n_ue=70000)
+    assert str(ei.value) == (
+        "TRex profile gtp4_uplink.py: ValueError: UE range crosses a 16-bit "
+        "boundary: lower n_ue"
+    )

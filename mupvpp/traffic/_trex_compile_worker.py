@@ -10,13 +10,16 @@ Request (JSON on stdin):
     {"op": "roundtrip", "streams": [...]}      # from_json -> to_json
     {"op": "version"}
 Reply (JSON on stdout): {"ok": true, "client_version": V, "streams": [...]}
-or {"ok": false, "error": MESSAGE}.
+or {"ok": false, "error": ONE_LINE, "detail": FULL_TEXT} (the traceback a
+profile raised is in "detail"; "error" is its last line).
 """
 
 import contextlib
 import importlib.metadata
+import io
 import json
 import os
+import re
 import sys
 
 
@@ -34,6 +37,33 @@ def _load_api():
     return STLProfile
 
 
+class Refused(Exception):
+    """A profile that gave no streams; the message is the whole story."""
+
+
+def _refused(text):
+    """One line for a profile that exited instead of giving streams: its
+    argparse error, naming an unknown tunable and the known ones."""
+    errs = [ln.split("error: ", 1)[1] for ln in text.splitlines() if "error: " in ln]
+    if not errs:
+        return "profile printed its help instead of streams"
+    err = errs[-1]
+    known = sorted(set(re.findall(r"\[--(\w+)", text)) - {"help"})
+    if err.startswith("unrecognized arguments:"):
+        args = err.split(":", 1)[1].split()
+        bad = list(dict.fromkeys(a[2:] for a in args if a.startswith("--")))
+        return f"unknown tunable {', '.join(bad)}" + (
+            f" (known: {', '.join(known)})" if known else ""
+        )
+    return err
+
+
+def _last_line(text):
+    """The exception line that ends a traceback (TRexError carries one)."""
+    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
 def _run(req):
     op = req.get("op")
     if op == "version":
@@ -41,14 +71,16 @@ def _run(req):
     STLProfile = _load_api()
     if op == "compile":
         path = os.path.abspath(req["profile"])
-        profile = STLProfile.load(
-            path,
-            direction=req.get("direction", 0),
-            port_id=req.get("port_id", 0),
-            **req.get("tunables", {}),
-        )
+        said = io.StringIO()  # argparse's complaint about a tunable
+        with contextlib.redirect_stderr(said):
+            profile = STLProfile.load(
+                path,
+                direction=req.get("direction", 0),
+                port_id=req.get("port_id", 0),
+                **req.get("tunables", {}),
+            )
         if profile is None:
-            raise ValueError("profile printed its help instead of streams")
+            raise Refused(_refused(said.getvalue()))
         streams = profile.to_json()
     elif op == "roundtrip":
         streams = STLProfile.from_json(req["streams"]).to_json()
@@ -70,7 +102,13 @@ def main():
     except SystemExit as e:
         reply = {"ok": False, "error": f"profile exited ({e.code})"}
     except Exception as e:  # report everything to the parent, it raises
-        reply = {"ok": False, "error": f"{type(e).__name__}: {e}"}
+        full = f"{type(e).__name__}: {e}"
+        last = _last_line(e) or type(e).__name__
+        if "has no attribute 'register'" in last:
+            last = "not a TRex STL profile: it has no register()"
+        elif not isinstance(e, Refused) and type(e).__name__ != "TRexError":
+            last = f"{type(e).__name__}: {last}"
+        reply = {"ok": False, "error": last, "detail": full}
     json.dump(reply, out)
     out.write("\n")
 

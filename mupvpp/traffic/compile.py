@@ -57,7 +57,7 @@ def cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "mupvpp" / "streams"
 
 
-def _call(req: dict) -> dict:
+def _call(req: dict, what: str = "") -> dict:
     py = trex_python()
     try:
         proc = subprocess.run(
@@ -79,7 +79,10 @@ def _call(req: dict) -> dict:
             f"{proc.stderr.strip()[-2000:]}"
         ) from e
     if not reply.get("ok"):
-        raise InputError(f"TRex client: {reply.get('error', 'unknown error')}")
+        msg = reply.get("error", "unknown error")
+        if os.environ.get("MUPVPP_VERBOSE") and reply.get("detail"):
+            msg += "\n" + reply["detail"].strip()
+        raise InputError(f"{what or 'TRex client'}: {msg}")
     return reply
 
 
@@ -125,7 +128,8 @@ def compile_profile(
 
     ``tunables`` are passed as TRex does for ``start -f P -t k=v,...``.
     Raises InputError when the profile is missing, the client venv is not
-    installed, or the profile fails in the client.
+    installed, or the profile fails in the client (one line, the profile's
+    last exception line; the whole traceback with ``MUPVPP_VERBOSE=1``).
     """
     p = Path(path).resolve()
     if not p.is_file():
@@ -145,7 +149,8 @@ def compile_profile(
             "tunables": tunables,
             "direction": direction,
             "port_id": port_id,
-        }
+        },
+        f"TRex profile {p.name}",
     )
     streams = reply["streams"]
     if use_cache:
