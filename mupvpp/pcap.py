@@ -2,7 +2,8 @@
 
 Link types: 1 Ethernet (an optional 802.1Q tag is kept), 101 raw IP,
 228 IPv4, 229 IPv6.  Every read is length-checked: a truncated or foreign
-file raises InputError naming the record and why.
+file raises InputError naming the record and why; a runt frame is kept as
+an undecodable record.
 """
 
 from __future__ import annotations
@@ -33,11 +34,17 @@ class Record:
     ts_frac: int
     l2: bytes  # link header kept for the output (empty for raw IP)
     ip: bytes  # from the IP header on
+    undecodable: str = ""  # why the frame holds no IP packet (runt frame)
 
 
 def read_pcap(path: str | Path) -> tuple[int, list[Record]]:
-    """(link type, records).  Raises InputError on any malformation."""
-    data = Path(path).read_bytes()
+    """(link type, records).  Raises InputError on a malformed file; a
+    frame too short for its link header is a record with ``undecodable``
+    set (the caller counts it and carries on)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise InputError(f"{path}: {e.strerror or e}") from None
     if len(data) < 24:
         raise InputError(f"{path}: {len(data)} bytes is too short for a pcap header")
     if data[:4] not in _MAGIC:
@@ -67,22 +74,22 @@ def read_pcap(path: str | Path) -> tuple[int, list[Record]]:
             )
         frame = data[off : off + incl]
         off += incl
-        l2, ip = _split(frame, linktype, path, n)
-        out.append(Record(ts, frac // div, l2, ip))
+        out.append(Record(ts, frac // div, *_split(frame, linktype)))
     return linktype, out
 
 
-def _split(frame: bytes, linktype: int, path, n: int) -> tuple[bytes, bytes]:
+def _split(frame: bytes, linktype: int) -> tuple[bytes, bytes, str]:
+    """(link header, IP packet, why undecodable or "")."""
     if linktype != LINKTYPE_ETHERNET:
-        return b"", frame
+        return b"", frame, ""
     if len(frame) < 14:
-        raise InputError(f"{path}: record {n}: Ethernet frame of {len(frame)} bytes")
+        return frame, b"", f"Ethernet frame of {len(frame)} bytes"
     hl = 14
     if struct.unpack("!H", frame[12:14])[0] == ETH_P_8021Q:
         if len(frame) < 18:
-            raise InputError(f"{path}: record {n}: 802.1Q frame truncated")
+            return frame, b"", f"802.1Q frame of {len(frame)} bytes"
         hl = 18
-    return frame[:hl], frame[hl:]
+    return frame[:hl], frame[hl:], ""
 
 
 def with_l2(l2: bytes, ip: bytes) -> bytes:

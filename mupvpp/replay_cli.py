@@ -31,11 +31,17 @@ def replay(config: str, inp: str, out: str):
     # the capture's clock drives the data plane's (End.Limit token buckets)
     t0 = records[0].ts_sec * 10**9 + records[0].ts_frac * 1000 if records else 0
     times = [max(0, r.ts_sec * 10**9 + r.ts_frac * 1000 - t0) for r in records]
-    results = eng.process_bytes([r.ip for r in records], now_ns=times)
+    good = [i for i, r in enumerate(records) if not r.undecodable]
+    done = eng.process_bytes(
+        [records[i].ip for i in good], now_ns=[times[i] for i in good]
+    )
+    results = [None] * len(records)
+    for i, res in zip(good, done, strict=True):
+        results[i] = res
     fwd = [
         (rec, res.data)
         for rec, res in zip(records, results, strict=True)
-        if res.next != "drop"
+        if res is not None and res.next != "drop"
     ]
     out_linktype = linktype
     if linktype in (LINKTYPE_IPV4, LINKTYPE_IPV6) and any(
@@ -43,9 +49,16 @@ def replay(config: str, inp: str, out: str):
     ):
         out_linktype = LINKTYPE_RAW  # one family per 228/229 file: use raw IP
     write_pcap(out, out_linktype, fwd)
-    drops = Counter((r.sid or "(no sid)", r.error) for r in results if r.next == "drop")
+    drops = Counter((r.sid or "(no sid)", r.error) for r in done if r.next == "drop")
+    undecodable = [
+        {"index": i + 1, "reason": r.undecodable}
+        for i, r in enumerate(records)
+        if r.undecodable
+    ]
     packets = [
         {"index": i + 1, "sid": r.sid, "result": r.error, "next": r.next}
+        if r is not None
+        else {"index": i + 1, "sid": "", "result": "undecodable", "next": "drop"}
         for i, r in enumerate(results)
     ]
     return {
@@ -55,8 +68,9 @@ def replay(config: str, inp: str, out: str):
         "linktype_out": out_linktype,
         "packets_in": len(records),
         "packets_out": len(fwd),
-        "dropped": sum(drops.values()),
+        "dropped": sum(drops.values()) + len(undecodable),
         "drops": [{"sid": s, "reason": e, "packets": n} for (s, e), n in drops.items()],
+        "undecodable": undecodable,
         "counters": {k: v for k, v in eng.counters().items() if len(v) > 1},
         "intent": intent,
         "packets": packets,
@@ -73,6 +87,14 @@ def format_summary(s: dict) -> str:
             f"note: link type {s['linktype_in']} holds one IP family; the output "
             f"is raw IP (link type {s['linktype_out']})"
         )
+    bad = s.get("undecodable") or []
+    if bad:
+        first = ", ".join(f"record {u['index']}: {u['reason']}" for u in bad[:3])
+        lines.append(
+            f"undecodable frames (dropped, not run): {len(bad)} ({first}"
+            + (", ..." if len(bad) > 3 else "")
+            + ")"
+        )
     lines += [
         "",
         f"{'SID':<16} {'result':<24} {'packets':>8}",
@@ -85,17 +107,15 @@ def format_summary(s: dict) -> str:
 
 
 @click.command("replay")
-@click.argument("config", type=click.Path(exists=True, dir_okay=False))
-@click.argument(
-    "pcap_in", metavar="IN.pcap", type=click.Path(exists=True, dir_okay=False)
-)
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("pcap_in", metavar="IN.pcap", type=click.Path(dir_okay=False))
 @click.option(
     "-o",
     "--output",
     "pcap_out",
     metavar="OUT.pcap",
     required=True,
-    type=click.Path(dir_okay=False, writable=True),
+    type=click.Path(dir_okay=False),
     help="Where forwarded packets are written (same link type, same order).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -108,7 +128,9 @@ def command(config, pcap_in, pcap_out, as_json):
     timestamps are the data plane's clock (End.Limit rates).  Link types:
     Ethernet (an 802.1Q tag is kept), raw IP (101), IPv4 (228) and IPv6
     (229); as 228/229 hold one family, their output is raw IP when the
-    family changes.  Packets up to 64 KiB.
+    family changes.  Packets up to 64 KiB less 256 bytes; a bigger one is
+    dropped as too_big, an Ethernet frame too short for its header is
+    counted as undecodable; the others still run.
 
     \b
     Example:
@@ -122,6 +144,9 @@ def command(config, pcap_in, pcap_out, as_json):
             "replay runs on the embedded engine (the same C core as the "
             "srv6_mup plugin); drop --vpp, or capture on the VPP with `pcap trace`"
         )
+    from mupvpp.paths import check_file
+
+    check_file(pcap_out, "'-o' / '--output'")
     try:
         s = replay(config, pcap_in, pcap_out)
     except ValueError as exc:  # packet too big for a buffer

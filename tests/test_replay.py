@@ -78,12 +78,6 @@ def test_replay_text_summary(tmp_path):
             + b"\x00" * 20,
             "record 1: 100 bytes announced, 20 left in the file",
         ),
-        (
-            struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
-            + struct.pack("<IIII", 0, 0, 6, 6)
-            + b"\x00" * 6,
-            "record 1: Ethernet frame of 6 bytes",
-        ),
     ],
 )
 def test_bad_pcap(tmp_path, capsys, data, message):
@@ -173,3 +167,91 @@ def test_replay_linktype_228_family_change_writes_raw(tmp_path):
     assert "the output is raw IP (link type 101)" in r.output
     assert read_pcap(out)[0] == 101
     assert read_pcap(out)[1][0].ip[0] >> 4 == 6
+
+
+def _uplink(payload: int = 0) -> bytes:
+    return bytes(
+        IP(src="192.0.2.10", dst="192.0.2.100")
+        / UDP(sport=2152, dport=2152)
+        / GTP_U_Header(teid=5)
+        / IP(src="10.10.0.1", dst="198.51.100.1")
+        / (b"j" * payload)
+    )
+
+
+def test_replay_runt_frames_are_counted_and_the_rest_runs(tmp_path):
+    eth = b"\x00\x00\x00\x02\x00\x00\x00\x00\x00\x01\x00\x00\x08\x00"
+    vlan = eth[:12] + b"\x81\x00\x00\x05"  # tag, then nothing
+    f = tmp_path / "runt.pcap"
+    _pcap(f, 1, [eth + _uplink(), b"\x00" * 6, vlan, eth + _uplink()])
+    out = tmp_path / "o.pcap"
+    r = CliRunner().invoke(cli, ["replay", LAB, str(f), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[:2] == [
+        f"4 packets in, 2 out ({out}), 2 dropped",
+        "undecodable frames (dropped, not run): 2 (record 2: Ethernet frame of 6 "
+        "bytes, record 3: 802.1Q frame of 16 bytes)",
+    ]
+    assert "uplink-gtp4      forwarded                       2" in r.output
+    assert len(read_pcap(out)[1]) == 2
+    r = CliRunner().invoke(cli, ["replay", LAB, str(f), "-o", str(out), "--json"])
+    s = json.loads(r.output)
+    assert s["undecodable"] == [
+        {"index": 2, "reason": "Ethernet frame of 6 bytes"},
+        {"index": 3, "reason": "802.1Q frame of 16 bytes"},
+    ]
+    assert [p["result"] for p in s["packets"]] == [
+        "forwarded",
+        "undecodable",
+        "undecodable",
+        "forwarded",
+    ]
+
+
+def test_replay_oversized_counted_as_too_big_not_no_sid(tmp_path):
+    ok = _uplink(60000 - len(_uplink()))
+    f = tmp_path / "big.pcap"
+    _pcap(f, 101, [ok, _uplink(65535 - len(_uplink())), b"\x45" + b"\x00" * 70000])
+    out = tmp_path / "o.pcap"
+    r = CliRunner().invoke(cli, ["replay", LAB, str(f), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0] == f"3 packets in, 1 out ({out}), 2 dropped"
+    assert "(no sid)         too_big                         2" in lines
+    assert "uplink-gtp4      forwarded                       1" in lines
+    assert not [ln for ln in lines if "no_sid" in ln]
+
+
+def test_replay_unwritable_output_exit_2(capsys):
+    with pytest.raises(SystemExit) as ei:
+        main(["replay", LAB, PCAP, "-o", "/nonexistent/dir/o.pcap"])
+    code = ei.value.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        "Error: Invalid value for '-o' / '--output': cannot write "
+        "/nonexistent/dir/o.pcap: No such file or directory"
+    )
+
+
+@pytest.mark.parametrize(
+    "args, code, line",
+    [
+        (
+            ["/nonexistent/lab.yaml", PCAP],
+            3,
+            "mupvpp: error: /nonexistent/lab.yaml:0: intent: -: cannot read: No "
+            "such file or directory",
+        ),
+        (
+            [LAB, "/nonexistent/in.pcap"],
+            7,
+            "mupvpp: error: /nonexistent/in.pcap: No such file or directory",
+        ),
+    ],
+)
+def test_replay_missing_input_files(capsys, tmp_path, args, code, line):
+    with pytest.raises(SystemExit) as ei:
+        main(["replay", *args, "-o", str(tmp_path / "o.pcap")])
+    assert ei.value.code == code
+    assert capsys.readouterr().err.splitlines() == [line]

@@ -121,6 +121,7 @@ class Engine:
         self.behavior: dict[str, Behavior] = {}
         self._routes: dict[str, tuple[int, bytes, int]] = {}
         self.t0 = time.monotonic_ns()
+        self._too_big = 0  # packets process_bytes could not buffer
 
     # ---- configuration ----
     def _alloc(self, name: str) -> int:
@@ -278,11 +279,17 @@ class Engine:
             pk[i].len = size
             pk[i].headroom = HEADROOM
             pk[i].tailroom = stride - HEADROOM - size
-        # one engine call per run of packets that share a time
+        # one engine call per run of packets that share a time; a packet
+        # too big for a buffer never reaches the engine (its counters would
+        # see an empty packet): it is counted here, as too_big
         i = 0
         while i < n:
+            if len(packets[i]) > MAX_PACKET:
+                self._too_big += 1
+                i += 1
+                continue
             j = i + 1
-            while j < n and times[j] == times[i]:
+            while j < n and times[j] == times[i] and len(packets[j]) <= MAX_PACKET:
                 j += 1
             lib.mup_engine_process(self._e, pk + i, j - i, times[i])
             i = j
@@ -313,10 +320,14 @@ class Engine:
             c = {ERROR_NAMES[i]: arr[i] for i in range(N_ERRORS) if arr[i]}
             c["bytes"] = arr[N_ERRORS]
             out[name] = c
+        if self._too_big:
+            nosid = out["(no sid)"]
+            nosid["too_big"] = nosid.get("too_big", 0) + self._too_big
         return out
 
     def clear_counters(self) -> None:
         lib.mup_engine_clear_counters(self._e)
+        self._too_big = 0
 
     @property
     def raw(self):
