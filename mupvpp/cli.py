@@ -141,18 +141,9 @@ def read_current(ctx: Ctx) -> Intent | None:
     if ctx.vpp:
         with _backend(ctx) as be:
             return be.read_state()
-    from mupvpp.state import intent_from_dict
+    from mupvpp.state import read_state_file
 
-    p = Path(ctx.state)
-    if not p.exists():
-        return None
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-        if "intent" in doc:  # the embedded backend's file: {"intent": ..., ...}
-            doc = doc["intent"]
-        return intent_from_dict(doc) if doc else None
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise InputError(f"state file {p}: {e}") from None
+    return read_state_file(ctx.state)[1]
 
 
 def _plan(ctx: Ctx, config: str):
@@ -298,16 +289,9 @@ def _session_change(ctx: Ctx, change) -> None:
     with _backend(ctx) as be:
         current = be.read_state()
         if current is None:
-            raise IntentError(
-                [
-                    Problem(
-                        ctx.state,
-                        0,
-                        "state",
-                        "-",
-                        "nothing applied yet: run 'mupvpp apply CONFIG' first",
-                    )
-                ]
+            where = "" if ctx.vpp else f" (state file {ctx.state})"
+            raise InputError(
+                f"nothing applied yet{where}: run 'mupvpp apply CONFIG' first"
             )
         desired = dataclasses.replace(current, type1=change(current))
         try:

@@ -209,3 +209,48 @@ def intent_from_dict(d: dict) -> Intent:
         type2=tuple(type2_from_dict(t) for t in sess.get("type2", ())),
         source=d.get("source", ""),
     )
+
+
+def read_state_file(path) -> tuple[dict, Intent | None]:
+    """The embedded state file, ``{"intent": {...}, "counters": {...}}``:
+    (the document, the applied intent or None).  A missing file is an empty
+    state.  Anything else that is not such a file raises InputError naming
+    the file and what is wrong, the same for every command."""
+    import json
+    from pathlib import Path
+
+    from mupvpp.errors import InputError
+
+    p = Path(path)
+    if not p.exists():
+        return {}, None
+
+    def bad(why: str) -> InputError:
+        return InputError(f"state file {p}: {why}")
+
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise bad(f"cannot read: {e.strerror or e}") from None
+    except (UnicodeDecodeError, ValueError) as e:
+        raise bad(f"not JSON ({e})") from None
+    names = {dict: "an object", list: "a list", str: "a string", type(None): "null"}
+    if not isinstance(doc, dict) or "intent" not in doc:
+        found = names.get(type(doc), type(doc).__name__)
+        if isinstance(doc, dict):
+            found = "an object without 'intent'"
+        raise bad(
+            f"not a mupvpp state file: expected a JSON object with an 'intent' "
+            f"key, found {found}"
+        )
+    d = doc["intent"]
+    if d is None or d == {}:
+        return doc, None
+    if not isinstance(d, dict):
+        found = names.get(type(d), type(d).__name__)
+        raise bad(f"'intent' is {found}, expected an object")
+    try:
+        return doc, intent_from_dict(d)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        what = f"missing {e}" if isinstance(e, KeyError) else str(e)
+        raise bad(f"'intent' is not an intent mupvpp wrote: {what}") from None

@@ -263,3 +263,69 @@ def test_help_teaches():
     assert "_MUPVPP_COMPLETE=bash_source mupvpp" in r.output
     assert "3 intent invalid" in r.output
     assert "srv6_mup plugin" in r.output
+
+
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        ('{"intent": "x"}', "'intent' is a string, expected an object"),
+        (
+            "[]",
+            "not a mupvpp state file: expected a JSON object with an 'intent' "
+            "key, found a list",
+        ),
+        (
+            '{"sids": []}',
+            "not a mupvpp state file: expected a JSON object with an 'intent' "
+            "key, found an object without 'intent'",
+        ),
+        (
+            '{"intent": {"sids": [{"x": 1}]}}',
+            "'intent' is not an intent mupvpp wrote: missing 'name'",
+        ),
+        ("nope", "not JSON (Expecting value: line 1 column 1 (char 0))"),
+    ],
+)
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["plan", LAB],
+        ["show", "sids"],
+        ["show", "node"],
+        ["show", "counters"],
+        ["apply", LAB, "--yes"],
+        ["session", "del", "--ue-prefix", "10.10.0.1/32"],
+    ],
+)
+def test_malformed_state_file_same_error_everywhere(capsys, tmp_path, text, why, cmd):
+    st = tmp_path / "st.json"
+    st.write_text(text)
+    code, out, err = run_main(capsys, "--state", str(st), *cmd)
+    assert code == 7
+    assert out == ""
+    assert err.splitlines() == [f"mupvpp: error: state file {st}: {why}"]
+    assert st.read_text() == text  # left alone
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["add", "--ue-prefix", "10.10.0.3/32", "--gnb", "192.0.2.10", "--teid", "1",
+         "--headend", "downlink"],
+        ["del", "--ue-prefix", "10.10.0.1/32"],
+        ["load", "ues.csv"],
+    ],
+)  # fmt: skip
+def test_session_before_apply(capsys, tmp_path, monkeypatch, cmd):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ues.csv").write_text(
+        "ue_prefix,gnb,teid,headend\n10.10.0.3/32,192.0.2.10,1,downlink\n"
+    )
+    st = tmp_path / "st.json"
+    code, out, err = run_main(capsys, "--state", str(st), "session", *cmd)
+    assert code == 7
+    assert err.splitlines() == [
+        f"mupvpp: error: nothing applied yet (state file {st}): run 'mupvpp "
+        "apply CONFIG' first"
+    ]
+    assert not st.exists()

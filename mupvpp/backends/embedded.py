@@ -21,7 +21,7 @@ import click
 from mupvpp.errors import ApplyError, InputError
 from mupvpp.model import Intent
 from mupvpp.plan import Op, apply_ops
-from mupvpp.state import intent_from_dict, intent_to_dict
+from mupvpp.state import intent_from_dict, intent_to_dict, read_state_file
 
 
 class EmbeddedBackend:
@@ -35,14 +35,7 @@ class EmbeddedBackend:
 
     # ---- state file ----
     def _load(self) -> dict:
-        if not self.path.exists():
-            return {}
-        try:
-            doc = json.loads(self.path.read_text())
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{self.path}: not a mupvpp state file: {exc}") from exc
-        if not isinstance(doc, dict) or "intent" not in doc:
-            raise InputError(f"{self.path}: not a mupvpp state file (no 'intent')")
+        doc, self._intent = read_state_file(self.path)
         return doc
 
     def _save(self) -> None:
@@ -59,7 +52,9 @@ class EmbeddedBackend:
 
     def read_state(self) -> Intent | None:
         d = self._doc.get("intent")
-        return intent_from_dict(d) if d else None
+        if d is None or d == {}:
+            return None
+        return intent_from_dict(d)
 
     # ---- the data plane ----
     def engine(self):
