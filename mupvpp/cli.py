@@ -43,7 +43,9 @@ sessions need the srv6_mup plugin.
 Exit codes:
   0 ok      1 declined at a prompt   2 usage   3 intent invalid
   4 apply failed (rolled back)   5 data plane unreachable
-  6 data plane lacks a feature   7 bad packet/pcap/session input
+  6 data plane lacks a feature
+  7 bad input file (pcap, session list, TRex profile or state file;
+    also bench when nothing could be measured)
 
 \b
 Shell completion (bash; zsh/fish likewise):
@@ -230,15 +232,22 @@ def show(ctx: Ctx, what: str, as_json: bool) -> None:
         elif not data and not ctx.vpp:
             click.echo(
                 "no counters: the embedded engine counts within one run; "
-                "`mupvpp replay` and `mupvpp bench` print theirs (and save them "
-                "with --state)",
+                "`mupvpp replay` and `mupvpp bench` print theirs, and replay "
+                "saves its own in --state when it replays the applied CONFIG",
                 err=True,
             )
         else:
             for k, v in _flatten(data):
                 click.echo(f"{k} {v}")
         return
-    current = read_current(ctx) or Intent(node=Node())
+    applied = read_current(ctx)
+    if applied is None and not as_json:
+        where = "" if ctx.vpp else f" (state file {ctx.state})"
+        click.echo(
+            f"nothing applied yet{where}: run 'mupvpp apply CONFIG' first", err=True
+        )
+        return
+    current = applied or Intent(node=Node())
     d = intent_to_dict(current)
     if as_json:
         _echo_json(
@@ -360,7 +369,12 @@ _qfi = click.option("--qfi", default="0", show_default=True, help="QFI 0..63.")
 
 @session.command("add")
 @click.option("--ue-prefix", required=True, help="UE IPv4 /32 or IPv6 /64.")
-@click.option("--gnb", required=True, help="gNB address (IPv4 or IPv6).")
+@click.option(
+    "--gnb",
+    required=True,
+    help="gNB IPv4 address (H.M.T1ST stamps the End.M.GTP4.E layout; IPv6 "
+    "gNBs are not supported yet).",
+)
 @_teid
 @_qfi
 @click.option("--headend", required=True, help="Name of an h.t1st SID.")
@@ -403,7 +417,7 @@ def session_del(ctx: Ctx, ue_prefix) -> None:
 
 @session.command("handover")
 @click.option("--ue-prefix", required=True, help="UE prefix of the session.")
-@click.option("--gnb", required=True, help="The new gNB address.")
+@click.option("--gnb", required=True, help="The new gNB IPv4 address.")
 @_teid
 @click.option("--qfi", default=None, help="New QFI (default: keep).")
 @click.pass_obj

@@ -9,12 +9,16 @@ code  class                   meaning
 0     -                       success
 1     -                       unexpected internal error (a bug: report it)
 2     (click usage error)     bad command line (unknown option, missing arg)
-3     IntentError             the intent (YAML) is invalid; every problem is
-                              listed as ``FILE:LINE: OBJECT: FIELD: MESSAGE``
+3     IntentError             the intent (YAML) is invalid or unreadable (a
+                              missing CONFIG too, for every command); every
+                              problem is listed as
+                              ``FILE:LINE: OBJECT: FIELD: MESSAGE``
 4     ApplyError              applying a plan failed; what was done was undone
 5     BackendUnavailable      the data plane is unreachable or timed out
 6     BackendUnsupported      the data plane lacks a feature, plugin or message
-7     InputError              packet / pcap / session-list input is bad
+7     InputError              bad input file: pcap (packets), session list,
+                              TRex profile or state file; also `bench` when
+                              nothing at all could be measured
 ====  ======================  ==============================================
 """
 
@@ -89,6 +93,7 @@ class BackendUnsupported(MupError):
 
 
 class InputError(MupError):
-    """Packet, pcap or session-list input is malformed."""
+    """An input file (pcap, session list, TRex profile, state file) is
+    malformed or unusable."""
 
     exit_code = 7

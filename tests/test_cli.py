@@ -329,3 +329,81 @@ def test_session_before_apply(capsys, tmp_path, monkeypatch, cmd):
         "apply CONFIG' first"
     ]
     assert not st.exists()
+
+
+def test_exit_codes_documented_alike():
+    """`mupvpp --help`, README.md and errors.py say the same about exit 7."""
+    import re
+
+    import mupvpp.errors
+
+    def flat(text: str) -> str:
+        return re.sub(r"\s+", " ", text)
+
+    help_text = flat(run("--help").output)
+    readme = flat((ROOT / "README.md").read_text())
+    doc = flat(mupvpp.errors.__doc__)
+    assert (
+        "7 bad input file (pcap, session list, TRex profile or state file; also "
+        "bench when nothing could be measured)" in help_text
+    )
+    assert (
+        "7 bad input file (pcap, session list, TRex profile or state file; also "
+        "`bench` when nothing could be measured)" in readme
+    )
+    assert (
+        "bad input file: pcap (packets), session list, TRex profile or state "
+        "file; also `bench` when nothing at all could be measured" in doc
+    )
+
+
+def test_readme_links_exist():
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    assert "../shared" not in text
+    links = re.findall(r"\]\(([^)#]+)\)", text)
+    assert "docs/trex.md" in links
+    assert [x for x in links if not (ROOT / x).exists()] == []
+
+
+def test_show_counters_hint_names_replay_only(capsys, tmp_path):
+    code, out, err = run_main(
+        capsys, "--state", str(tmp_path / "s"), "show", "counters"
+    )
+    assert code == 0
+    assert out == ""
+    assert err == (
+        "no counters: the embedded engine counts within one run; `mupvpp replay` "
+        "and `mupvpp bench` print theirs, and replay saves its own in --state "
+        "when it replays the applied CONFIG\n"
+    )
+
+
+@pytest.mark.parametrize("what", ["node", "sids", "policies", "sessions"])
+def test_show_nothing_applied(capsys, tmp_path, what):
+    st = tmp_path / "s.json"
+    code, out, err = run_main(capsys, "--state", str(st), "show", what)
+    assert code == 0
+    assert out == ""
+    assert err == (
+        f"nothing applied yet (state file {st}): run 'mupvpp apply CONFIG' first\n"
+    )
+
+
+def test_session_add_help_and_ipv6_gnb_agree(applied, capsys):
+    r = run("session", "add", "--help")
+    assert "--gnb TEXT" in r.output
+    assert "gNB IPv4 address" in " ".join(r.output.split())
+    assert "IPv6 gNBs are not supported yet" in " ".join(r.output.split())
+    code, _, err = run_main(
+        capsys, "--state", str(applied), "session", "add", "--ue-prefix",
+        "10.10.0.3/32", "--gnb", "2001:db8::1", "--teid", "1", "--headend",
+        "downlink",
+    )  # fmt: skip
+    assert code == 7
+    assert err.splitlines() == [
+        "mupvpp: error: type1 10.10.0.3/32: gnb: H.M.T1ST stamps the "
+        "End.M.GTP4.E layout (IPv4 gNB + Args.Mob.Session); an IPv6 gNB is not "
+        "supported yet"
+    ]
