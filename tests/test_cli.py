@@ -407,3 +407,30 @@ def test_session_add_help_and_ipv6_gnb_agree(applied, capsys):
         "End.M.GTP4.E layout (IPv4 gNB + Args.Mob.Session); an IPv6 gNB is not "
         "supported yet"
     ]
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        (
+            "type1:\n  - {ue_prefix: 10.10.0.3/32, gnb: [\n",
+            "{f}:3: yaml: -: expected the node content, but found '<stream end>'",
+        ),
+        (
+            "type1: []\ntype2:\n  - {n3: 192.0.2.100, teid: 5, segment: "
+            '"fc00:0:d4::1", headend: uplink-gtp4}\n',
+            "{f}:2: sessions: type2: only type1 sessions can be loaded (a list, "
+            "or {{type1: [...]}}); put type2 sessions in CONFIG and apply it",
+        ),
+    ],
+)
+def test_session_load_yaml_errors_name_the_file(applied, capsys, tmp_path, text, line):
+    f = tmp_path / "ues.yaml"
+    f.write_text(text)
+    before = applied.read_text()
+    code, out, err = run_main(
+        capsys, "--state", str(applied), "session", "load", str(f)
+    )
+    assert code == 7
+    assert err.splitlines() == ["mupvpp: error: " + line.format(f=f)]
+    assert applied.read_text() == before

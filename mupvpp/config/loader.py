@@ -888,15 +888,34 @@ def load_sessions_text(text: str, filename: str = "<string>") -> list[Type1Sessi
     (headends) are checked against the running intent by the caller.
     """
     b = _Builder(filename)
-    loader = _LineLoader(text)
+    try:
+        loader = _LineLoader(text)
+    except yaml.YAMLError as e:  # e.g. a NUL or other unprintable character
+        raise IntentError([Problem(filename, 1, "yaml", "-", str(e))]) from None
     try:
         top = loader.get_single_data()
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
+    except yaml.YAMLError as e:  # as load_intent_text reports it: FILE:LINE
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         line = mark.line + 1 if mark else 1
-        raise IntentError([Problem(filename, line, "yaml", "-", str(e))]) from None
+        msg = getattr(e, "problem", None) or str(e)
+        raise IntentError([Problem(filename, line, "yaml", "-", msg)]) from None
     finally:
         loader.dispose()
+    if isinstance(top, LineDict) and set(top) - {"type1"}:
+        keys = [k for k in top if k != "type1"]
+        other = ", ".join(map(str, keys))
+        raise IntentError(
+            [
+                Problem(
+                    filename,
+                    top.key_lines.get(keys[0]) or top.line or 1,
+                    "sessions",
+                    other,
+                    "only type1 sessions can be loaded (a list, or "
+                    "{type1: [...]}); put type2 sessions in CONFIG and apply it",
+                )
+            ]
+        )
     if isinstance(top, LineDict) and "type1" in top:
         items = b.items(top, "type1", "type1")
     elif isinstance(top, LineList):
