@@ -292,6 +292,28 @@ plugins {{
         shutil.rmtree(d, ignore_errors=True)
         return [g[14:] for g in got]
 
+    def capture(self, action, expect: int, timeout: float = 5.0) -> list[bytes]:
+        """Capture pg1 while action() runs (an API call that makes VPP send
+        something itself); return the IP packets sent to the neighbour."""
+        d = Path(tempfile.mkdtemp(dir=self.dir))
+        out = d / "out.pcap"
+        self.cli_ok(f"packet-generator capture pg1 pcap {out} count {expect + 1000}")
+        got: list[bytes] = []
+        try:
+            action()
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and len(got) < expect:
+                time.sleep(0.05)
+                if out.exists():
+                    got = [g for g in read_pcap(out) if g[:6] == PG_MAC_DST]
+            time.sleep(0.1)  # anything beyond expect shows up too
+        finally:
+            self.cli("packet-generator capture pg1 disable")
+        if out.exists():
+            got = [g for g in read_pcap(out) if g[:6] == PG_MAC_DST]
+        shutil.rmtree(d, ignore_errors=True)
+        return [g[14:] for g in got]
+
     def send(
         self, packets: list[bytes], expect: int, timeout: float = 5.0
     ) -> list[bytes]:

@@ -487,3 +487,77 @@ def test_handover_under_traffic_zero_loss(vpp):
         api.srv6_mup_policy_add_del(
             is_add=False, match="10.40.0.0/16", table_id=0, params=prm
         )
+
+
+def end_markers(vpp) -> tuple[int, int]:
+    """(sent, not sent) from show srv6-mup counters (the VPP is shared)."""
+    import re
+
+    m = re.search(
+        r"end markers sent (\d+), not sent (\d+)", vpp.cli("show srv6-mup counters")
+    )
+    return int(m.group(1)), int(m.group(2))
+
+
+def test_handover_sends_end_marker_on_the_old_path(vpp):
+    """A Type 1 gNB/TEID change sends one End Marker toward the old gNB
+    (3GPP TS 29.281 section 7.3.2) in the SRv6 form: SRH tag End Marker,
+    next header 59, the old gNB and TEID in the args SID, no payload.
+    Checked against scapy's dissection, not our own encoder."""
+    from scapy.all import IPv6, IPv6ExtHdrSegmentRouting, raw
+
+    api = vpp.api
+    prm = dict(
+        GTP4E,
+        behavior=int(Behavior.H_T1ST),
+        source="fc00:0:ff::1",
+        source_len=0,
+        n_segments=2,
+        segments=["fc00:0:2::1", "fc00:0:4e::"] + ["::"] * 4,
+        args_prefix_len=48,
+    )
+    r = api.srv6_mup_policy_add_del(
+        is_add=True, match="10.50.0.0/16", table_id=0, params=prm
+    )
+    assert r.retval == RV_OK
+    before = end_markers(vpp)
+    try:
+        ue = "10.50.0.1/32"
+        r = api.srv6_mup_session_add_del(
+            is_add=True, ue=ue, gnb="192.0.2.10", teid=0x100, qfi=9
+        )
+        assert (r.retval, r.replaced) == (RV_OK, False)
+        # same gNB and TEID again (a QFI change): no End Marker
+        out = vpp.capture(
+            lambda: api.srv6_mup_session_add_del(
+                is_add=True, ue=ue, gnb="192.0.2.10", teid=0x100, qfi=8
+            ),
+            0,
+            timeout=0.3,
+        )
+        assert out == []
+        out = vpp.capture(
+            lambda: api.srv6_mup_session_add_del(
+                is_add=True, ue=ue, gnb="192.0.2.11", teid=0x200, qfi=9
+            ),
+            1,
+        )
+        assert len(out) == 1, vpp.cli("show srv6-mup counters")
+        em = IPv6(out[0])
+        srh = em[IPv6ExtHdrSegmentRouting]
+        assert (em.src, em.dst, em.nh, em.hlim) == (
+            "fc00:0:ff::1",
+            "fc00:0:2::1",
+            43,
+            64,
+        )
+        assert (srh.nh, srh.tag, srh.segleft, srh.lastentry) == (59, 1, 1, 1)
+        # | fc00:0:4e | 192.0.2.10 | QFI 8 << 2 = 0x20 | TEID 0x100 | pad |
+        assert srh.addresses == ["fc00:0:4e:c000:20a:2000:1:0", "fc00:0:2::1"]
+        assert em.plen == len(raw(srh))
+        assert end_markers(vpp) == (before[0] + 1, before[1])
+    finally:
+        api.srv6_mup_session_add_del(is_add=False, ue="10.50.0.1/32")
+        api.srv6_mup_policy_add_del(
+            is_add=False, match="10.50.0.0/16", table_id=0, params=prm
+        )

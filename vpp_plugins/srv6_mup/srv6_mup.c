@@ -588,12 +588,87 @@ srv6_mup_sid_add_del (srv6_mup_args_t *a, u32 *sid_index)
 
 /* ---- Type 1 sessions ---- */
 
+/* The H.M.T1ST headend whose UE prefix holds ue (longest match). */
+static srv6_mup_sid_t *
+t1st_headend_of (const ip46_address_t *ue, u8 ue_is_ip6)
+{
+  srv6_mup_main_t *mm = &srv6_mup_main;
+  srv6_mup_sid_t *sid, *best = 0;
+  pool_foreach (sid, mm->sids)
+    {
+      const srv6_mup_args_t *a = &sid->args;
+      if (a->behavior != MUP_B_H_T1ST || a->prefix_is_ip6 != ue_is_ip6 ||
+	  (best && best->args.prefix_len >= a->prefix_len))
+	continue;
+      if (ue_is_ip6 ?
+	    ip6_destination_matches_route (&ip6_main, &ue->ip6, &a->prefix.ip6,
+					   a->prefix_len) :
+	    ip4_destination_matches_route (&ip4_main, &ue->ip4, &a->prefix.ip4,
+					   a->prefix_len))
+	best = sid;
+    }
+  return best;
+}
+
+/*
+ * A Type 1 session moved to another gNB or TEID: send an End Marker on the
+ * old path (3GPP TS 29.281 section 7.3.2), after the swap, so that it
+ * follows the last packet the old session carried.  It is the SRv6 form
+ * the core builds (SRH tag End Marker, next header 59, the old gNB and
+ * TEID in the args SID); End.M.GTP4.E at the interwork side turns it into
+ * a GTP-U End Marker toward the old gNB.  A headend without an SRH cannot
+ * carry the tag: counted as not sent, with the reason in the log.
+ */
+static void
+end_marker_send (const ip46_address_t *ue, u8 ue_is_ip6,
+		 const mup_t1st_t *old)
+{
+  srv6_mup_main_t *mm = &srv6_mup_main;
+  vlib_main_t *vm = vlib_get_main ();
+  srv6_mup_sid_t *sid = t1st_headend_of (ue, ue_is_ip6);
+  u8 pkt[sizeof (((mup_sid_t *) 0)->encap)];
+  const char *why = "no H.M.T1ST headend holds the UE";
+  vlib_buffer_t *b;
+  vlib_frame_t *f;
+  u32 bi;
+  int n = -1;
+
+  if (sid)
+    n = mup_t1st_end_marker (sid->core, old, pkt, sizeof (pkt), &why);
+  if (n > 0 && vlib_buffer_alloc (vm, &bi, 1) != 1)
+    {
+      why = "no buffer";
+      n = -1;
+    }
+  if (n <= 0)
+    {
+      mm->end_markers_not_sent++;
+      vlib_log_notice (mm->log_class, "End Marker for UE %U not sent: %s",
+		       format_ip46_address, ue,
+		       ue_is_ip6 ? IP46_TYPE_IP6 : IP46_TYPE_IP4, why);
+      return;
+    }
+  b = vlib_get_buffer (vm, bi);
+  memcpy (vlib_buffer_get_current (b), pkt, n);
+  b->current_length = n;
+  b->flags |= VNET_BUFFER_F_LOCALLY_ORIGINATED;
+  vnet_buffer (b)->sw_if_index[VLIB_RX] = 0;
+  vnet_buffer (b)->sw_if_index[VLIB_TX] = sid->fib6_index;
+  f = vlib_get_frame_to_node (vm, ip6_lookup_node.index);
+  ((u32 *) vlib_frame_vector_args (f))[0] = bi;
+  f->n_vectors = 1;
+  vlib_put_frame_to_node (vm, ip6_lookup_node.index, f);
+  mm->end_markers_sent++;
+}
+
 int
 srv6_mup_session_add_del (int is_add, const ip46_address_t *ue, u8 ue_is_ip6,
 			  const mup_t1st_t *v, int *replaced)
 {
   srv6_mup_main_t *mm = &srv6_mup_main;
   u8 key[16] = { 0 };
+  const mup_t1st_t *cur;
+  mup_t1st_t old;
   int rv;
 
   *replaced = 0;
@@ -615,7 +690,10 @@ srv6_mup_session_add_del (int is_add, const ip46_address_t *ue, u8 ue_is_ip6,
     return set_error (VNET_API_ERROR_INVALID_VALUE, "QFI %u above 63",
 		      v->qfi);
   /* Type 1 session update = handover: the core writes the inactive copy
-     and flips the selector, so a packet sees the old or the new one. */
+     and flips the selector, so a packet sees the old or the new one.  The
+     old value is kept first: its End Marker follows the swap. */
+  if ((cur = mup_sess_get (&mm->t1st, key)))
+    old = *cur;
   rv = mup_sess_set (&mm->t1st, key, v);
   if (rv == -1)
     return set_error (VNET_API_ERROR_TABLE_TOO_BIG,
@@ -625,6 +703,9 @@ srv6_mup_session_add_del (int is_add, const ip46_address_t *ue, u8 ue_is_ip6,
   if (rv < 0)
     return set_error (VNET_API_ERROR_INVALID_VALUE, "session rejected");
   *replaced = rv == 1;
+  if (cur && (old.teid != v->teid || old.is_ip6 != v->is_ip6 ||
+	      memcmp (old.gnb, v->gnb, sizeof (old.gnb))))
+    end_marker_send (ue, ue_is_ip6, &old);
   return 0;
 }
 

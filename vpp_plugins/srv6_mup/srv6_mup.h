@@ -134,6 +134,8 @@ typedef struct
      key = UE IPv4 address (4 octets) or UE IPv6 /64 (8 octets). */
   mup_sess_table_t t1st;
   u32 t1st_size;
+  u64 end_markers_sent;	    /* on a Type 1 gNB/TEID change */
+  u64 end_markers_not_sent; /* no SRH to carry the tag, no buffer, ... */
 
   /* per-SID counters: forwarded (packets, bytes), drops by reason at
      index sid * MUP_E_N + error */

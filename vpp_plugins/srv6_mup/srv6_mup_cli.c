@@ -487,6 +487,8 @@ show_srv6_mup_counters_fn (vlib_main_t *vm, unformat_input_t *input,
 	    vlib_cli_output (vm, "  %-24s %llu", mup_error_name (e), v);
 	}
     }
+  vlib_cli_output (vm, "end markers sent %llu, not sent %llu",
+		   mm->end_markers_sent, mm->end_markers_not_sent);
   return 0;
 }
 
