@@ -27,7 +27,7 @@ help:
 	@echo "make test-asan    the C core's tests under AddressSanitizer + UBSan"
 	@echo "make bench-core   cycles and instructions per packet per behaviour"
 	@echo "make bench        mupvpp bench on examples/lab.yaml (alias of run)"
-	@echo "make bench-control  session installs per second"
+	@echo "make bench-control  session installs per second (VPP_PREFIX=...: also via papi)"
 	@echo "make fuzz         libFuzzer over every parser entry (FUZZ_RUNS=10000000)"
 	@echo "make plugin VPP_PREFIX=/opt/vpp   build the srv6_mup VPP plugin"
 	@echo "make ci-baseline  refresh ci/baseline.json on purpose"
@@ -80,8 +80,9 @@ lint: venv
 bench-core: engine /usr/bin/valgrind
 	$(PY) -m mupvpp.bench.core
 
+# with VPP_PREFIX=... (and `make plugin` done) also through vpp-papi to a live VPP
 bench-control: engine
-	$(PY) -m mupvpp.bench.control
+	$(PY) -m mupvpp.bench.control $(if $(wildcard $(VPP_PREFIX)/bin/vpp),--vpp-prefix $(VPP_PREFIX))
 
 test-asan: venv
 	$(MAKE) -C tests/c asan

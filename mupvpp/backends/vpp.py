@@ -304,6 +304,10 @@ def op_to_vpp_steps(
 # -- the backend --------------------------------------------------------------------
 
 
+# runs of at least this many Type 1 ops go through mupvpp.backends.pipe
+PIPE_MIN = 8
+
+
 class VppBackend:
     """A live VPP over its binary API socket (``--vpp SOCKET``).
 
@@ -540,7 +544,17 @@ class VppBackend:
                     idx.pop(own, None)
 
         try:
-            for op, steps in planned:
+            i = 0
+            while i < len(planned):
+                j = i
+                while j < len(planned) and planned[j][0].kind == "type1":
+                    j += 1
+                if j - i >= PIPE_MIN:  # a run of Type 1 sessions: pipelined
+                    self._type1_run(planned[i:j], done)
+                    i = j
+                    continue
+                op, steps = planned[i]
+                i += 1
                 for call, undo in steps:
                     try:
                         run(call)
@@ -560,6 +574,40 @@ class VppBackend:
                         pass
             raise
         self._save(desired)
+
+    def _type1_run(self, planned: list, done: list[list[Call]]) -> None:
+        """Type 1 ops (all adds/replaces, or all deletes, in a row) through
+        the pipelined writer; every success is recorded for the rollback,
+        the first refusal raises ApplyError."""
+        from mupvpp.backends.pipe import PipeError, write_type1
+
+        k = 0
+        while k < len(planned):
+            is_del = planned[k][0].action == "del"
+            m = k
+            while m < len(planned) and (planned[m][0].action == "del") == is_del:
+                m += 1
+            group = planned[k:m]
+            sessions = [op.old if is_del else op.obj for op, _ in group]
+            try:
+                rvs = write_type1(self.vpp, sessions, is_add=not is_del)
+            except PipeError as e:
+                raise BackendUnavailable(f"VPP at {self.socket}: {e}") from None
+            bad = None
+            for (op, steps), rv in zip(group, rvs, strict=True):
+                if rv == 0:
+                    done.append(steps[0][1])
+                elif bad is None:
+                    bad = (op, steps[0][0], rv)
+            if bad is not None:
+                op, call, rv = bad
+                raise ApplyError(
+                    f"{op.action} {op.kind} {op.key} failed at {call[0]}: "
+                    f"{call[0]} returned retval {rv}{self._mup_reason()}; "
+                    "rolled back",
+                    op,
+                )
+            k = m
 
     def _mup_reason(self) -> str:
         """The plugin logs why it refused an add (the API reply has only

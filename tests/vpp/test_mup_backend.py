@@ -130,3 +130,87 @@ def test_failure_half_way_is_rolled_back(vpp, api_dir, tmp_path):
             assert be.read_state() is None  # nothing saved
     finally:
         vpp.cli_ok("sr localsid del prefix fc00:0:d6::/64")
+
+
+def _with_ues(intent, n: int, gnb: str = "192.0.2.10"):
+    """The lab plus n Type 1 sessions 10.10.1.0.. in its UE pool."""
+    import ipaddress
+
+    from mupvpp.model import Type1Session
+
+    base = int(ipaddress.IPv4Address("10.10.1.0"))
+    extra = tuple(
+        Type1Session(
+            ipaddress.IPv4Network(base + i),
+            ipaddress.IPv4Address(gnb),
+            0x1000 + i,
+            5,
+            headend="downlink",
+        )
+        for i in range(n)
+    )
+    return dataclasses.replace(intent, type1=intent.type1 + extra)
+
+
+def test_pipelined_encoding_is_vpp_papis(vpp):
+    """The writer's precompiled layout gives the bytes vpp_papi's own
+    encoder gives, for IPv4 and IPv6 UEs, adds and deletes."""
+    import ipaddress
+
+    from mupvpp.backends.pipe import MSG, _pack_fast
+    from mupvpp.model import Type1Session
+
+    msg = vpp.client.messages[MSG]
+    for ue, is_add in [
+        ("10.10.0.7/32", True),
+        ("10.10.0.7/32", False),
+        ("2001:db8:10::/64", True),
+        ("2001:db8:10::/64", False),
+    ]:
+        s = Type1Session(
+            ipaddress.ip_network(ue),
+            ipaddress.IPv4Address("192.0.2.77"),
+            0xDEADBEEF,
+            63,
+            True,
+        )
+        kw = {"is_add": is_add, "ue": s.ue_prefix}
+        if is_add:
+            kw.update(gnb=s.gnb, teid=s.teid, qfi=s.qfi, rqi=s.rqi)
+        want = msg.pack({**kw, "_vl_msg_id": 1234, "client_index": 7, "context": 99})
+        assert _pack_fast(1234, 7, 99, s, is_add) == want
+
+
+def test_many_sessions_pipelined_then_removed(vpp, api_dir, tmp_path):
+    """A plan with 1,500 Type 1 adds goes through the pipelined writer:
+    every session is in the plugin's dump with its own TEID and QFI, the
+    next plan is empty, and removing them all is one pipelined run too."""
+    lab = _with_ues(load_intent(LAB), 1500)
+    with backend(vpp, api_dir, tmp_path) as be:
+        ops = plan(lab, be.read_state())
+        assert sum(o.kind == "type1" for o in ops) == 1502
+        be.apply(ops, lab)
+        t1 = dumps(vpp.api)[2]
+        assert len(t1) == 1502
+        assert ("10.10.1.0/32", "192.0.2.10", 0x1000, 5) in t1
+        assert ("10.10.6.219/32", "192.0.2.10", 0x1000 + 1499, 5) in t1
+        assert plan(lab, be.read_state()) == []
+        gone = empty(lab)
+        be.apply(plan(gone, be.read_state()), gone)
+        assert dumps(vpp.api) == (0, 0, set(), set())
+
+
+def test_pipelined_refusal_is_rolled_back(vpp, api_dir, tmp_path):
+    """More Type 1 sessions than the plugin's table holds (4,096 slots in
+    the test VPP): the first refused add fails the apply, and every session
+    the pipeline did install is removed again with everything else."""
+    lab = _with_ues(load_intent(LAB), 5000)
+    with backend(vpp, api_dir, tmp_path) as be:
+        with pytest.raises(ApplyError) as ei:
+            be.apply(plan(lab, be.read_state()), lab)
+        msg = str(ei.value)
+        assert msg.startswith("add type1 10.10.")
+        assert "failed at srv6_mup_session_add_del: srv6_mup_session_add_del " in msg
+        assert "returned retval -" in msg and msg.endswith("; rolled back")
+        assert dumps(vpp.api) == (0, 0, set(), set())
+        assert be.read_state() is None
