@@ -28,7 +28,10 @@ The socket transport frames each message with a 16-octet header
 
 from __future__ import annotations
 
+import contextlib
 import struct
+import threading
+import time
 from collections.abc import Callable, Sequence
 
 from mupvpp.model import Type1Session
@@ -109,6 +112,7 @@ def write_type1(
     def send(bufs: list[bytes]) -> None:
         try:
             if sock is not None:
+                sock.settimeout(timeout)
                 sock.sendall(b"".join(_FRAME.pack(0, len(b), 0) + b for b in bufs))
             else:  # another transport: one write per message
                 for b in bufs:
@@ -117,7 +121,7 @@ def write_type1(
             raise PipeError(f"writing to VPP: {e}") from None
 
     def receive() -> None:
-        raw = tr.read(timeout=timeout)
+        raw = read(timeout)
         if not raw:
             raise PipeError(f"VPP sent no reply within {timeout:g} s")
         mid, ctx, rv = _REPLY_HEAD.unpack_from(raw)
@@ -131,6 +135,12 @@ def write_type1(
             client.message_queue.put_nowait(client.decode_incoming_msg(raw))
 
     got = [0]
+    with _replies(tr) as read:
+        _run(n, window, got, send, receive, pack, sessions, base)
+    return retvals
+
+
+def _run(n, window, got, send, receive, pack, sessions, base) -> None:
     sent = 0
     while sent < n:
         # refill in batches: one send per BATCH requests, not per reply
@@ -142,7 +152,91 @@ def write_type1(
         sent += k
     while got[0] < n:
         receive()
-    return retvals
+
+
+@contextlib.contextmanager
+def _replies(tr):
+    """A reader of whole reply messages for the duration of a run.
+
+    vpp_papi's socket transport reads every message in a thread and hands
+    it to the caller through a multiprocessing queue: about 100 us of CPU a
+    message, which caps a pipeline near 10,000 a second.  For the run, that
+    thread is stopped (through its own stop queue, as disconnect() does),
+    replies are read straight from the socket in large reads, and the
+    thread is started again afterwards with whatever else arrived queued
+    for it.  Other transports keep vpp_papi's reader."""
+    t = getattr(tr, "message_thread", None)
+    sock = getattr(tr, "socket", None)
+    if t is None or sock is None or not t.is_alive() or not hasattr(tr, "sque"):
+        yield lambda timeout: tr.read(timeout=timeout)
+        return
+    tr.sque.put(True)
+    t.join(5)
+    if t.is_alive():  # it did not stop: keep reading through it
+        yield lambda timeout: tr.read(timeout=timeout)
+        return
+    tr.sque.get()  # consume the stop request, or the new thread ends at once
+    earlier = []
+    while (m := tr.q.get()) is not None:  # the thread's last word is None
+        earlier.append(m)
+    reader = _SocketReader(sock)
+    saved = sock.gettimeout()
+    try:
+        yield reader.read
+    finally:
+        for m in earlier + reader.rest():
+            tr.q.put(m)
+        sock.settimeout(saved)
+        tr.message_thread = threading.Thread(target=tr.msg_thread_func, daemon=True)
+        tr.message_thread.start()
+
+
+class _SocketReader:
+    """Whole messages from a VPP API stream socket, 64 KiB per read."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = bytearray()
+
+    def _frame(self) -> bytes | None:
+        if len(self.buf) < _FRAME.size:
+            return None
+        size = _FRAME.unpack_from(self.buf)[1]
+        end = _FRAME.size + size
+        if len(self.buf) < end:
+            return None
+        msg = bytes(self.buf[_FRAME.size : end])
+        del self.buf[:end]
+        return msg
+
+    def read(self, timeout: float) -> bytes | None:
+        deadline = time.monotonic() + timeout
+        while (msg := self._frame()) is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                return None
+            except OSError as e:
+                raise PipeError(f"reading from VPP: {e}") from None
+            if not chunk:
+                raise PipeError("VPP closed the API connection")
+            self.buf += chunk
+        return msg
+
+    def rest(self) -> list[bytes]:
+        """Messages read past the run's replies (a partial one is completed,
+        so that vpp_papi's reader starts at a message boundary)."""
+        out = []
+        while self.buf:
+            msg = self.read(5.0)
+            if msg is None:
+                break
+            out.append(msg)
+        return out
 
 
 def _reserve_contexts(client, n: int) -> int:
