@@ -121,6 +121,18 @@ typedef enum
 #define MUP_F_FIXED_SRC6   (1u << 5) /* End.M.GTP6.E: fixed IPv6 SA */
 #define MUP_F_NO_PSC       (1u << 6) /* never add a PDU Session Container */
 
+/*
+ * Flags in mup_sid_t.fp, derived by mup_sid_init from the parameters so
+ * that the per-packet fast paths test one byte instead of recomputing them.
+ */
+#define MUP_FP_ARGS_BYTES (1u << 0) /* args field starts on an octet */
+#define MUP_FP_SRC_BYTES  (1u << 1) /* IPv4 SA in the IPv6 SA on an octet */
+#define MUP_FP_ARGS_IN_DA (1u << 2) /* args SID is also the pushed DA */
+#define MUP_FP_PLAIN	  (1u << 3) /* RFC defaults: no flag of the
+					 behaviour's fast path set, PDU type
+					 0, inner detect, octet-aligned
+					 fields (a specialised loop) */
+
 /* Inner next header selection for the D behaviours. */
 #define MUP_NH_DETECT 0
 #define MUP_NH_IP4    4
@@ -225,12 +237,16 @@ typedef struct
   uint8_t args_seg;  /* index into SRH segment list (0 = last) for args */
   uint8_t limit_group_bits; /* End.Limit: bits of group id after sid_len */
   uint8_t limit_rate_bits;  /* End.Limit: bits of rate after group id */
-  uint8_t pad0;
+  uint8_t fp;          /* MUP_FP_*: layouts the fast paths may assume */
   uint16_t encap_len;  /* bytes of the precomputed encapsulation */
   uint8_t args_shift;  /* D/headends: 128 - dst_len - field width */
   uint8_t src_shift;   /* 128 - src_len - 32: IPv4 SA in the IPv6 SA */
   uint8_t get_shift;   /* E: 128 - sid_len - field width */
-  uint8_t pad1[3];
+  uint8_t args_byte;   /* MUP_FP_ARGS_BYTES: octet of the per-packet field
+			  in the args SID (dst_len / 8, E: sid_len / 8) */
+  uint8_t src_byte;    /* MUP_FP_SRC_BYTES: octet of the IPv4 SA in the
+			  IPv6 SA (src_len / 8) */
+  uint8_t args_off;    /* offset of the args SID in the pushed header */
   /* precomputed 128-bit values, host order {high, low}, the bits that
      are written per packet cleared: OR is all the fast path does */
   uint64_t args_tmpl[2]; /* the args SID */

@@ -48,22 +48,10 @@ mup_move (mup_pkt_t *p, int32_t delta, uint32_t new_len)
   p->len = (uint16_t) new_len;
 }
 
-/*
- * Push the precomputed IPv6 (+SRH) header of s in front of the payload that
- * starts at p->data + inner_off.  Returns the new IPv6 header, or NULL when
- * the headroom is too small.
- */
-static inline uint8_t *
-mup_push_encap (const mup_sid_t *s, mup_pkt_t *p, uint32_t inner_off,
-		uint32_t inner_len, uint8_t nh, uint16_t tag)
+/* Copy the el octets of the encapsulation template of s to h. */
+static MUP_ALWAYS_INLINE void
+mup_copy_encap (const mup_sid_t *s, uint8_t *h, uint32_t el)
 {
-  uint32_t el = s->encap_len;
-  uint8_t *h;
-  if (MUP_UNLIKELY (inner_off + p->headroom < el))
-    return 0;
-  if (MUP_UNLIKELY (el + inner_len > 0xffff))
-    return 0;
-  h = p->data + inner_off - el;
   /* constant sizes let the compiler copy with a few vector moves */
   switch (el)
     {
@@ -86,6 +74,25 @@ mup_push_encap (const mup_sid_t *s, mup_pkt_t *p, uint32_t inner_off,
 	  memcpy (h + i, s->encap + i, 16);
       }
     }
+}
+
+/*
+ * Push the precomputed IPv6 (+SRH) header of s in front of the payload that
+ * starts at p->data + inner_off.  Returns the new IPv6 header, or NULL when
+ * the headroom is too small.
+ */
+static inline uint8_t *
+mup_push_encap (const mup_sid_t *s, mup_pkt_t *p, uint32_t inner_off,
+		uint32_t inner_len, uint8_t nh, uint16_t tag)
+{
+  uint32_t el = s->encap_len;
+  uint8_t *h;
+  if (MUP_UNLIKELY (inner_off + p->headroom < el))
+    return 0;
+  if (MUP_UNLIKELY (el + inner_len > 0xffff))
+    return 0;
+  h = p->data + inner_off - el;
+  mup_copy_encap (s, h, el);
   mup_wr16 (h + 4, (uint16_t) (el - 40 + inner_len));
   if (s->nsegs)
     {
@@ -222,8 +229,8 @@ mup_map_find (const mup_map_table_t *t, const uint8_t key[16])
  * (src_len bits) | IPv4 SA (32) | template bits.  With a Type 2 session
  * table, a (N3 address, TEID) hit sends to its direct segment instead.
  */
-static inline void
-mup_h_m_gtp4_d (const mup_sid_t *s, mup_pkt_t *p)
+static MUP_NOINLINE void
+mup_h_m_gtp4_d_slow (const mup_sid_t *s, mup_pkt_t *p)
 {
   mup_gtp_in_t in;
   uint8_t nh, *h;
@@ -280,14 +287,161 @@ mup_h_m_gtp4_d (const mup_sid_t *s, mup_pkt_t *p)
   }
 }
 
+/* Type 2 session lookup of (N3 IPv4 DA, TEID), both as on the wire: the
+   mup_map_find of the key { DA, TEID, 0 ... } with its hash folded. */
+static MUP_ALWAYS_INLINE const uint8_t *
+mup_t2_find (const mup_map_table_t *t, uint32_t da_raw, uint32_t teid_raw)
+{
+  uint64_t k0 = (uint64_t) da_raw | (uint64_t) teid_raw << 32;
+  uint32_t i, h;
+  if (!t->slots)
+    return 0;
+  /* mup_map_hash: high word = the first 8 key octets, low word 0 */
+  h = (uint32_t) ((__builtin_bswap64 (k0) * 0x9E3779B97F4A7C15ull) >> 32);
+  for (i = 0; i <= t->mask; i++)
+    {
+      const mup_map_slot_t *sl = &t->slots[(h + i) & t->mask];
+      if (!sl->used)
+	return 0;
+      if (sl->used == 1 && mup_ld64 (sl->key) == k0 &&
+	  mup_ld64 (sl->key + 8) == 0)
+	return sl->val;
+    }
+  return 0;
+}
+
+/* Args.Mob.Session octet: QFI (6) | R | U. */
+static inline uint8_t
+mup_args_octet (uint8_t qfi, uint8_t r, uint8_t u)
+{
+  return (uint8_t) ((qfi & 0x3f) << 2 | (r & 1) << 1 | (u & 1));
+}
+
+/*
+ * H.M.GTP4.D fast path: IPv4 without options, UDP to 2152, a G-PDU in one
+ * of the mup_gtpu_fast layouts, a whole inner packet.  Everything is
+ * checked before the first write; anything else (and every drop) returns 0
+ * for mup_h_m_gtp4_d_slow, which has the final word.  Same output octets.
+ */
+static MUP_ALWAYS_INLINE int
+mup_h_m_gtp4_d_fast (const mup_sid_t *s, mup_pkt_t *p,
+                     int plain)
+{
+  /* plain: the SID has MUP_FP_PLAIN, its flags are known here */
+  const uint32_t fl = plain ? 0 : s->flags;
+  const uint32_t fp = plain ? MUP_FP_ARGS_BYTES | MUP_FP_SRC_BYTES : s->fp;
+  uint8_t *b = p->data, *h;
+  uint32_t len = p->len, tot, ulen, inner_off, inner_len, el, sa_raw, da_raw;
+  uint64_t w0, wu;
+  mup_gtpu_fast_t g;
+  uint8_t nh, qb;
+  if (MUP_UNLIKELY (len < 36))
+    return 0;
+  w0 = mup_ld64 (b);
+  /* version 4, IHL 5; flags/fragment offset: no MF, offset 0 */
+  if (MUP_UNLIKELY ((w0 & 0xff3f0000000000ffull) != 0x45))
+    return 0;
+  tot = __builtin_bswap16 ((uint16_t) (w0 >> 16));
+  if (MUP_UNLIKELY (tot > len || b[9] != 17))
+    return 0;
+  wu = mup_ld64 (b + 20);
+  ulen = __builtin_bswap16 ((uint16_t) (wu >> 32));
+  if (MUP_UNLIKELY ((uint16_t) (wu >> 16) != __builtin_bswap16 (MUP_GTPU_PORT) ||
+		    ulen < 8 || 20 + ulen > tot))
+    return 0;
+  if (MUP_UNLIKELY (!mup_gtpu_fast (b + 28, ulen - 8, &g)))
+    return 0;
+  inner_off = 28 + g.hdr_len;
+  inner_len = g.pdu_len;
+  nh = mup_inner_ok (b + inner_off, inner_len);
+  if (MUP_UNLIKELY (!nh || (!plain && s->nh != MUP_NH_DETECT && s->nh != nh)))
+    return 0;
+  sa_raw = mup_ld32 (b + 12);
+  da_raw = mup_ld32 (b + 16);
+  qb = mup_args_octet (g.qfi, g.rqi,
+		       (fl & MUP_F_U_PDU_TYPE) ? (g.pdu_type & 1) : 0);
+
+  if (s->t2st)
+    {
+      const uint8_t *seg = mup_t2_find (s->t2st, da_raw, g.teid_raw);
+      if (seg)
+	{
+	  if (MUP_UNLIKELY (inner_off + p->headroom < 40))
+	    return 0;
+	  h = b + inner_off - 40;
+	  memcpy (h, s->encap, 24); /* version .. hop limit, SA template */
+	  mup_wr16 (h + 4, (uint16_t) inner_len);
+	  h[6] = nh;
+	  if (fp & MUP_FP_SRC_BYTES)
+	    mup_st32 (h + 8 + s->src_byte, sa_raw);
+	  else
+	    mup_st128 (h + 8, mup_u128_of (s->src_tmpl) |
+				(mup_u128) __builtin_bswap32 (sa_raw)
+				  << s->src_shift);
+	  memcpy (h + 24, seg, 16);
+	  mup_move (p, (int32_t) inner_off - 40, 40 + inner_len);
+	  mup_fwd (s, p, MUP_NEXT_IP6);
+	  return 1;
+	}
+    }
+
+  el = s->encap_len;
+  if (MUP_UNLIKELY (inner_off + p->headroom < el || el + inner_len > 0xffff))
+    return 0;
+  h = b + inner_off - el;
+  mup_copy_encap (s, h, el); /* the SRH tag is 0 in the template */
+  mup_wr16 (h + 4, (uint16_t) (el - 40 + inner_len));
+  if (s->nsegs)
+    h[40] = nh;
+  else
+    h[6] = nh;
+  if (fp & MUP_FP_SRC_BYTES)
+    mup_st32 (h + 8 + s->src_byte, sa_raw);
+  else
+    mup_st128 (h + 8, mup_u128_of (s->src_tmpl) |
+			(mup_u128) __builtin_bswap32 (sa_raw) << s->src_shift);
+  if (fp & MUP_FP_ARGS_BYTES)
+    {
+      /* | IPv4 DA | QFI R U | TEID | at octet dst_len / 8 */
+      uint8_t *a = h + s->args_off + s->args_byte;
+      mup_st32 (a, da_raw);
+      a[4] = qb;
+      mup_st32 (a + 5, g.teid_raw);
+      if (s->fp & MUP_FP_ARGS_IN_DA)
+	{
+	  a = h + 24 + s->args_byte;
+	  mup_st32 (a, da_raw);
+	  a[4] = qb;
+	  mup_st32 (a + 5, g.teid_raw);
+	}
+    }
+  else
+    {
+      mup_u128 v = (mup_u128) __builtin_bswap32 (da_raw) << MUP_ARGS_BITS |
+		   ((uint64_t) qb << 32 | __builtin_bswap32 (g.teid_raw));
+      mup_store_args_sid (s, h, mup_u128_of (s->args_tmpl) | v << s->args_shift);
+    }
+  mup_move (p, (int32_t) inner_off - (int32_t) el, el + inner_len);
+  mup_fwd (s, p, MUP_NEXT_IP6);
+  return 1;
+}
+
+static MUP_ALWAYS_INLINE void
+mup_h_m_gtp4_d_x (const mup_sid_t *s, mup_pkt_t *p, int plain)
+{
+  if (MUP_LIKELY (mup_h_m_gtp4_d_fast (s, p, plain)))
+    return;
+  mup_h_m_gtp4_d_slow (s, p);
+}
+
 /* ---- End.M.GTP6.D / End.M.GTP6.D.Di (RFC 9433 sections 6.3, 6.4) ----
  *
  * GTP-U/IPv6 in, SRv6 out.  Args.Mob.Session at bit dst_len of the args
  * SID.  D.Di keeps the original IPv6 SA and appends the original DA as
  * SRH[0], so that a far End.M.GTP6.E (Segments Left 1) rebuilds GTP-U.
  */
-static inline void
-mup_end_m_gtp6_d (const mup_sid_t *s, mup_pkt_t *p, int di)
+static MUP_NOINLINE void
+mup_end_m_gtp6_d_slow (const mup_sid_t *s, mup_pkt_t *p, int di)
 {
   mup_ip6_info_t ip;
   mup_gtp_in_t in;
@@ -317,6 +471,99 @@ mup_end_m_gtp6_d (const mup_sid_t *s, mup_pkt_t *p, int di)
 	  << s->args_shift;
   mup_store_args_sid (s, h, sid);
   mup_fwd (s, p, MUP_NEXT_IP6);
+}
+
+/*
+ * End.M.GTP6.D(.Di) fast path: IPv6 with UDP (2152) right after the fixed
+ * header, a G-PDU in one of the mup_gtpu_fast layouts, a whole inner
+ * packet.  Returns 0 before any write for everything else.
+ */
+static MUP_ALWAYS_INLINE int
+mup_end_m_gtp6_d_fast (const mup_sid_t *s, mup_pkt_t *p, int di,
+                       int plain)
+{
+  /* plain: the SID has MUP_FP_PLAIN, its flags are known here */
+  const uint32_t fl = plain ? 0 : s->flags;
+  const uint32_t fp = plain ? MUP_FP_ARGS_BYTES | MUP_FP_SRC_BYTES : s->fp;
+  uint8_t *b = p->data, *h;
+  uint32_t len = p->len, end, ulen, inner_off, inner_len, el;
+  uint64_t w0, wu, sa0 = 0, sa1 = 0, da0 = 0, da1 = 0;
+  mup_gtpu_fast_t g;
+  uint8_t nh, qb;
+  if (MUP_UNLIKELY (len < 56))
+    return 0;
+  w0 = mup_ld64 (b);
+  end = 40u + __builtin_bswap16 ((uint16_t) (w0 >> 32));
+  /* version 6, next header UDP */
+  if (MUP_UNLIKELY ((w0 & 0x00ff0000000000f0ull) != 0x0011000000000060ull ||
+		    end > len))
+    return 0;
+  wu = mup_ld64 (b + 40);
+  ulen = __builtin_bswap16 ((uint16_t) (wu >> 32));
+  if (MUP_UNLIKELY ((uint16_t) (wu >> 16) != __builtin_bswap16 (MUP_GTPU_PORT) ||
+		    ulen < 8 || 40 + ulen > end))
+    return 0;
+  if (MUP_UNLIKELY (!mup_gtpu_fast (b + 48, ulen - 8, &g)))
+    return 0;
+  inner_off = 48 + g.hdr_len;
+  inner_len = g.pdu_len;
+  nh = mup_inner_ok (b + inner_off, inner_len);
+  if (MUP_UNLIKELY (!nh || (!plain && s->nh != MUP_NH_DETECT && s->nh != nh)))
+    return 0;
+  el = s->encap_len;
+  if (MUP_UNLIKELY (inner_off + p->headroom < el || el + inner_len > 0xffff))
+    return 0;
+  qb = mup_args_octet (g.qfi, g.rqi,
+		       (fl & MUP_F_U_PDU_TYPE) ? (g.pdu_type & 1) : 0);
+  if (di)
+    {
+      sa0 = mup_ld64 (b + 8);
+      sa1 = mup_ld64 (b + 16);
+      da0 = mup_ld64 (b + 24);
+      da1 = mup_ld64 (b + 32);
+    }
+  h = b + inner_off - el;
+  mup_copy_encap (s, h, el); /* the SRH tag is 0 in the template */
+  mup_wr16 (h + 4, (uint16_t) (el - 40 + inner_len));
+  if (s->nsegs)
+    h[40] = nh;
+  else
+    h[6] = nh;
+  if (di)
+    {
+      mup_st64 (h + 8, sa0);
+      mup_st64 (h + 16, sa1);
+      mup_st64 (h + 48, da0); /* SRH[0] = original destination */
+      mup_st64 (h + 56, da1);
+    }
+  if (fp & MUP_FP_ARGS_BYTES)
+    {
+      uint8_t *a = h + s->args_off + s->args_byte;
+      a[0] = qb;
+      mup_st32 (a + 1, g.teid_raw);
+      if (s->fp & MUP_FP_ARGS_IN_DA)
+	{
+	  a = h + 24 + s->args_byte;
+	  a[0] = qb;
+	  mup_st32 (a + 1, g.teid_raw);
+	}
+    }
+  else
+    mup_store_args_sid (s, h, mup_u128_of (s->args_tmpl) |
+				(mup_u128) ((uint64_t) qb << 32 |
+					    __builtin_bswap32 (g.teid_raw))
+				  << s->args_shift);
+  mup_move (p, (int32_t) inner_off - (int32_t) el, el + inner_len);
+  mup_fwd (s, p, MUP_NEXT_IP6);
+  return 1;
+}
+
+static MUP_ALWAYS_INLINE void
+mup_end_m_gtp6_d_x (const mup_sid_t *s, mup_pkt_t *p, int di, int plain)
+{
+  if (MUP_LIKELY (mup_end_m_gtp6_d_fast (s, p, di, plain)))
+    return;
+  mup_end_m_gtp6_d_slow (s, p, di);
 }
 
 /* Message type, TEID and sequence of the GTP-U message for an SRH tag. */
@@ -360,8 +607,8 @@ mup_tag_to_gtpu (uint16_t tag, uint32_t args_teid, uint8_t *type,
  * or no SRH.  GTP6.E: args at sid_len; GTP-U DA = SRH[0]; must be
  * penultimate (Segments Left 1); UDP checksum always computed.
  */
-static inline void
-mup_end_m_gtp_e (const mup_sid_t *s, mup_pkt_t *p, int is_ip6)
+static MUP_NOINLINE void
+mup_end_m_gtp_e_slow (const mup_sid_t *s, mup_pkt_t *p, int is_ip6)
 {
   mup_ip6_info_t ip;
   uint8_t *b = p->data, *h, *udp, type, gnb[16], sa6[16];
@@ -482,6 +729,189 @@ mup_end_m_gtp_e (const mup_sid_t *s, mup_pkt_t *p, int is_ip6)
     }
   mup_move (p, (int32_t) inner_off - (int32_t) out, out + inner_len);
   mup_fwd (s, p, is_ip6 ? MUP_NEXT_IP6 : MUP_NEXT_IP4);
+}
+
+/*
+ * End.M.GTP4.E / End.M.GTP6.E fast path for user data: IPv6 with one SRH
+ * right after it (routing type 4, the expected Segments Left, tag 0; TLVs
+ * allowed) or, for GTP4.E, no SRH; a whole inner IPv4/IPv6 packet; hop
+ * limit above 1.  Everything is read before the first write and every
+ * other packet returns 0 for mup_end_m_gtp_e_slow.  The headers are built
+ * in registers and stored 8 octets at a time; the UDP checksum over IPv6
+ * is summed from those words (little-endian, RFC 1071 section 2(B)).
+ */
+static MUP_ALWAYS_INLINE int
+mup_end_m_gtp_e_fast (const mup_sid_t *s, mup_pkt_t *p, int is_ip6,
+                      int plain)
+{
+  /* plain: the SID has MUP_FP_PLAIN, its flags are known here */
+  const uint32_t fl = plain ? 0 : s->flags;
+  const uint32_t fp = plain ? MUP_FP_ARGS_BYTES | MUP_FP_SRC_BYTES : s->fp;
+  uint8_t *b = p->data, *h, *udp;
+  uint32_t len = p->len, end, off, inner_len, teid_raw, da_raw = 0, sa_raw = 0;
+  uint32_t hlim, gl, out, ulen, sport;
+  uint64_t w0, g0, g1 = 0, uw;
+  uint8_t unh, qb, pdu_type;
+  int with_psc;
+
+  if (MUP_UNLIKELY (len < (is_ip6 ? 80u : 40u)))
+    return 0;
+  w0 = mup_ld64 (b);
+  end = 40u + __builtin_bswap16 ((uint16_t) (w0 >> 32));
+  hlim = (uint32_t) (w0 >> 56);
+  if (MUP_UNLIKELY ((w0 & 0xf0) != 0x60 || end > len || hlim <= 1))
+    return 0;
+  unh = (uint8_t) (w0 >> 48);
+  off = 40;
+  if (unh == 43)
+    {
+      uint32_t hl, le;
+      uint64_t x;
+      if (MUP_UNLIKELY (48 > end))
+	return 0;
+      x = mup_ld64 (b + 40);
+      /* routing type 4, Segments Left 1 (GTP6.E) or 0 (GTP4.E), tag 0 */
+      if (MUP_UNLIKELY ((x & 0xffff0000ffff0000ull) !=
+			(is_ip6 ? 0x0000000001040000ull : 0x40000ull)))
+	return 0;
+      hl = (((uint32_t) (x >> 8) & 0xff) + 1) * 8;
+      le = (uint32_t) (x >> 32) & 0xff;
+      if (MUP_UNLIKELY (40 + hl > end || 8 + 16 * (le + 1) > hl ||
+			(is_ip6 && le < 1)))
+	return 0;
+      unh = (uint8_t) x;
+      off = 40 + hl;
+    }
+  else if (is_ip6)
+    return 0;
+  inner_len = end - off;
+  if (MUP_UNLIKELY (unh != 4 && unh != 41))
+    return 0;
+  sport = mup_inner_port (b + off, inner_len, unh);
+  if (MUP_UNLIKELY (!sport))
+    return 0;
+
+  /* Args.Mob.Session (and the IPv4 DA) from the active SID */
+  if (fp & MUP_FP_ARGS_BYTES)
+    {
+      const uint8_t *a = b + 24 + s->args_byte;
+      if (!is_ip6)
+	{
+	  da_raw = mup_ld32 (a);
+	  a += 4;
+	}
+      qb = a[0];
+      teid_raw = mup_ld32 (a + 1);
+    }
+  else
+    {
+      mup_u128 da = mup_ld128 (b + 24) >> s->get_shift;
+      if (!is_ip6)
+	da_raw = __builtin_bswap32 ((uint32_t) (da >> MUP_ARGS_BITS));
+      qb = (uint8_t) ((uint64_t) da >> 32);
+      teid_raw = __builtin_bswap32 ((uint32_t) da);
+    }
+  /* a PSC when QFI or R is set (G-PDU) */
+  with_psc = !(fl & MUP_F_NO_PSC) && (qb & 0xfe);
+  gl = with_psc ? 16 : 8;
+  out = (is_ip6 ? 48 : 28) + gl;
+  if (MUP_UNLIKELY (off + p->headroom < out))
+    return 0;
+  if (!is_ip6)
+    {
+      if (MUP_UNLIKELY (out + inner_len > 0xffff))
+	return 0; /* the general path sums the untruncated length */
+      if (fl & MUP_F_FIXED_SRC4)
+	sa_raw = s->src4;
+      else if (fp & MUP_FP_SRC_BYTES)
+	sa_raw = mup_ld32 (b + 8 + s->src_byte);
+      else
+	sa_raw = __builtin_bswap32 (
+	  (uint32_t) (mup_ld128 (b + 8) >> s->src_shift));
+    }
+  ulen = 8 + gl + inner_len;
+
+  /* GTP-U and UDP (checksum 0 for now) as stored */
+  g0 = (with_psc ? 0x34 : 0x30) | (uint64_t) MUP_GTPU_GPDU << 8 |
+       (uint64_t) __builtin_bswap16 ((uint16_t) (gl - 8 + inner_len)) << 16 |
+       (uint64_t) teid_raw << 32;
+  if (with_psc)
+    {
+      /* sequence 0, N-PDU 0, next 0x85 | 01, PDU type, RQI/QFI, 00 */
+      uint32_t q;
+      pdu_type = (fl & MUP_F_U_PDU_TYPE) ? (qb & 1) : plain ? 0 : s->pdu_type;
+      q = (uint32_t) (qb >> 2) | (pdu_type == 0 ? (qb & 2u) << 5 : 0);
+      g1 = 0x0000000185000000ull | (uint64_t) pdu_type << 44 |
+	   (uint64_t) q << 48;
+    }
+  uw = (uint64_t) __builtin_bswap16 ((uint16_t) sport) |
+       (uint64_t) __builtin_bswap16 (MUP_GTPU_PORT) << 16 |
+       (uint64_t) __builtin_bswap16 ((uint16_t) ulen) << 32;
+
+  h = b + off - out;
+  if (is_ip6)
+    {
+      /* RFC 8200 section 8.1: pseudo-header, UDP, GTP-U, T-PDU */
+      uint64_t acc, sa0, sa1, d0, d1;
+      const uint8_t *sa = (fl & MUP_F_FIXED_SRC6) ? s->src6 : b + 8;
+      uint16_t c;
+      acc = mup_csum64 ((uint64_t) __builtin_bswap32 (ulen) + 0x11000000u,
+			b + off, inner_len);
+      sa0 = mup_ld64 (sa);
+      sa1 = mup_ld64 (sa + 8);
+      d0 = mup_ld64 (b + 48); /* SRH[0]: the gNB */
+      d1 = mup_ld64 (b + 56);
+      mup_st64 (h, (uint64_t) (uint32_t) w0 | /* version, class, label */
+		     (uint64_t) __builtin_bswap16 ((uint16_t) ulen) << 32 |
+		     17ull << 48 | (uint64_t) (hlim - 1) << 56);
+      mup_st64 (h + 8, sa0);
+      mup_st64 (h + 16, sa1);
+      mup_st64 (h + 24, d0);
+      mup_st64 (h + 32, d1);
+      acc = mup_oc_add (acc, sa0);
+      acc = mup_oc_add (acc, sa1);
+      acc = mup_oc_add (acc, d0);
+      acc = mup_oc_add (acc, d1);
+      acc = mup_oc_add (acc, uw);
+      acc = mup_oc_add (acc, g0);
+      acc = mup_oc_add (acc, g1);
+      c = (uint16_t) ~mup_fold16 (acc);
+      if (c == 0)
+	c = 0xffff;
+      udp = h + 40;
+      mup_st64 (udp, uw | (uint64_t) c << 48);
+    }
+  else
+    {
+      uint32_t tot = out + inner_len;
+      uint32_t tos = (__builtin_bswap32 ((uint32_t) w0) >> 20) & 0xff;
+      uint32_t i0 = 0x45 | tos << 8 |
+		    (uint32_t) __builtin_bswap16 ((uint16_t) tot) << 16;
+      uint32_t i1 = (hlim - 1) | 17 << 8;
+      uint16_t c =
+	(uint16_t) ~mup_fold16 ((uint64_t) i0 + i1 + sa_raw + da_raw);
+      mup_st64 (h, i0); /* identification, flags, fragment offset 0 */
+      mup_st64 (h + 8, i1 | (uint64_t) c << 16 | (uint64_t) sa_raw << 32);
+      mup_st32 (h + 16, da_raw);
+      udp = h + 20;
+      mup_st64 (udp, uw);
+    }
+  mup_st64 (udp + 8, g0);
+  if (with_psc)
+    mup_st64 (udp + 16, g1);
+  if (!is_ip6 && (fl & MUP_F_UDP4_CSUM))
+    mup_udp4_set_csum (h, udp, ulen);
+  mup_move (p, (int32_t) off - (int32_t) out, out + inner_len);
+  mup_fwd (s, p, is_ip6 ? MUP_NEXT_IP6 : MUP_NEXT_IP4);
+  return 1;
+}
+
+static MUP_ALWAYS_INLINE void
+mup_end_m_gtp_e_x (const mup_sid_t *s, mup_pkt_t *p, int is_ip6, int plain)
+{
+  if (MUP_LIKELY (mup_end_m_gtp_e_fast (s, p, is_ip6, plain)))
+    return;
+  mup_end_m_gtp_e_slow (s, p, is_ip6);
 }
 
 /* ---- GTP4/GTP6 .DT4/.DT6/.DT46 (VPP srv6-mobile extras) ----
@@ -682,6 +1112,43 @@ mup_h_encaps (const mup_sid_t *s, mup_pkt_t *p, int t1st)
   mup_fwd (s, p, MUP_NEXT_IP6);
 }
 
+/*
+ * Vector loops of the behaviours with a fast path, out of line.  A SID
+ * with MUP_FP_PLAIN runs a copy of the loop in which its flags are
+ * constants (plain = 1), so their tests fold away.
+ */
+#define MUP_VEC_FN(name, stmt)                                                \
+  static MUP_NOINLINE void name (const mup_sid_t *s, mup_pkt_t *pk,           \
+				 uint32_t n)                                  \
+  {                                                                           \
+    uint32_t i;                                                               \
+    if (s->fp & MUP_FP_PLAIN)                                                 \
+      {                                                                       \
+	const int plain = 1;                                                  \
+	for (i = 0; i < n; i++)                                               \
+	  {                                                                   \
+	    mup_pkt_t *p = &pk[i];                                            \
+	    stmt;                                                             \
+	  }                                                                   \
+      }                                                                       \
+    else                                                                      \
+      {                                                                       \
+	const int plain = 0;                                                  \
+	for (i = 0; i < n; i++)                                               \
+	  {                                                                   \
+	    mup_pkt_t *p = &pk[i];                                            \
+	    stmt;                                                             \
+	  }                                                                   \
+      }                                                                       \
+  }
+
+MUP_VEC_FN (mup_vec_h_m_gtp4_d, mup_h_m_gtp4_d_x (s, p, plain))
+MUP_VEC_FN (mup_vec_end_m_gtp4_e, mup_end_m_gtp_e_x (s, p, 0, plain))
+MUP_VEC_FN (mup_vec_end_m_gtp6_e, mup_end_m_gtp_e_x (s, p, 1, plain))
+MUP_VEC_FN (mup_vec_end_m_gtp6_d, mup_end_m_gtp6_d_x (s, p, 0, plain))
+MUP_VEC_FN (mup_vec_end_m_gtp6_d_di, mup_end_m_gtp6_d_x (s, p, 1, plain))
+#undef MUP_VEC_FN
+
 /* One behaviour over a vector: the switch is outside the packet loop. */
 static inline void
 mup_run_inline (const mup_sid_t *s, mup_pkt_t *pk, uint32_t n,
@@ -698,15 +1165,20 @@ mup_run_inline (const mup_sid_t *s, mup_pkt_t *pk, uint32_t n,
   switch (s->behavior)
     {
     case MUP_B_H_M_GTP4_D:
-      LOOP (mup_h_m_gtp4_d (s, p));
+      mup_vec_h_m_gtp4_d (s, pk, n);
+      break;
     case MUP_B_END_M_GTP4_E:
-      LOOP (mup_end_m_gtp_e (s, p, 0));
+      mup_vec_end_m_gtp4_e (s, pk, n);
+      break;
     case MUP_B_END_M_GTP6_E:
-      LOOP (mup_end_m_gtp_e (s, p, 1));
+      mup_vec_end_m_gtp6_e (s, pk, n);
+      break;
     case MUP_B_END_M_GTP6_D:
-      LOOP (mup_end_m_gtp6_d (s, p, 0));
+      mup_vec_end_m_gtp6_d (s, pk, n);
+      break;
     case MUP_B_END_M_GTP6_D_DI:
-      LOOP (mup_end_m_gtp6_d (s, p, 1));
+      mup_vec_end_m_gtp6_d_di (s, pk, n);
+      break;
     case MUP_B_GTP4_DT4:
       LOOP (mup_gtp_dt (s, p, 0, 4));
     case MUP_B_GTP4_DT6:

@@ -162,6 +162,15 @@ build_encap (mup_sid_t *s, const mup_sid_params_t *p, const char **msg)
     s->args_tmpl[0] = (uint64_t) (t >> 64);
     s->args_tmpl[1] = (uint64_t) t;
   }
+  /* where the fast paths patch the pushed header (mup_store_args_sid) */
+  s->args_off = (uint8_t) (s->nsegs ? 48 + 16 * s->args_seg : 24);
+  if (s->nsegs && s->args_seg == s->nsegs - 1)
+    s->fp |= MUP_FP_ARGS_IN_DA;
+  if (has_args && p->dst_len % 8 == 0)
+    {
+      s->fp |= MUP_FP_ARGS_BYTES;
+      s->args_byte = (uint8_t) (p->dst_len / 8);
+    }
   return 0;
 }
 
@@ -241,16 +250,55 @@ mup_sid_init (mup_sid_t *s, const mup_sid_params_t *p, const char **msg)
       s->src_tmpl[0] = (uint64_t) (t >> 64);
       s->src_tmpl[1] = (uint64_t) t;
     }
+  if (p->src_len <= 96 && p->src_len % 8 == 0)
+    {
+      s->fp |= MUP_FP_SRC_BYTES;
+      s->src_byte = (uint8_t) (p->src_len / 8);
+    }
   if (b == MUP_B_END_M_GTP4_E && p->sid_len <= 56)
     s->get_shift = (uint8_t) (128 - p->sid_len - 32 - MUP_ARGS_BITS);
   if (b == MUP_B_END_M_GTP6_E && p->sid_len <= 88)
     s->get_shift = (uint8_t) (128 - p->sid_len - MUP_ARGS_BITS);
+  if ((b == MUP_B_END_M_GTP4_E || b == MUP_B_END_M_GTP6_E) &&
+      p->sid_len % 8 == 0)
+    {
+      s->fp |= MUP_FP_ARGS_BYTES;
+      s->args_byte = (uint8_t) (p->sid_len / 8);
+    }
   if (pushes_encap (b))
-    return build_encap (s, p, msg);
-  /* the template's first 8 octets are also used by the Type 2 path */
-  s->encap[0] = 0x60;
-  s->encap[7] = 64;
-  s->encap_len = 40;
+    {
+      if (build_encap (s, p, msg) < 0)
+	return -1;
+    }
+  else
+    {
+      /* the template's first 8 octets are also used by the Type 2 path */
+      s->encap[0] = 0x60;
+      s->encap[7] = 64;
+      s->encap_len = 40;
+    }
+  /* the layouts and flags the specialised fast-path loops assume */
+  switch (b)
+    {
+    case MUP_B_H_M_GTP4_D:
+    case MUP_B_END_M_GTP6_D:
+    case MUP_B_END_M_GTP6_D_DI:
+      if (!(p->flags & MUP_F_U_PDU_TYPE) && p->nh == MUP_NH_DETECT &&
+	  (s->fp & MUP_FP_ARGS_BYTES) &&
+	  (b != MUP_B_H_M_GTP4_D || (s->fp & MUP_FP_SRC_BYTES)))
+	s->fp |= MUP_FP_PLAIN;
+      break;
+    case MUP_B_END_M_GTP4_E:
+    case MUP_B_END_M_GTP6_E:
+      if (!(p->flags & (MUP_F_U_PDU_TYPE | MUP_F_NO_PSC | MUP_F_FIXED_SRC4 |
+			MUP_F_FIXED_SRC6 | MUP_F_UDP4_CSUM)) &&
+	  p->pdu_type == 0 && (s->fp & MUP_FP_ARGS_BYTES) &&
+	  (b != MUP_B_END_M_GTP4_E || (s->fp & MUP_FP_SRC_BYTES)))
+	s->fp |= MUP_FP_PLAIN;
+      break;
+    default:
+      break;
+    }
   return 0;
 }
 

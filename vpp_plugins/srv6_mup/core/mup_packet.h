@@ -18,6 +18,63 @@ typedef unsigned __int128 mup_u128;
 #define MUP_LIKELY(x)	__builtin_expect (!!(x), 1)
 #define MUP_UNLIKELY(x) __builtin_expect (!!(x), 0)
 
+/*
+ * Fast paths are inlined into their vector loop; the general (slow) paths
+ * and the vector loops stay out of line, each with its own registers.
+ * Use as "static MUP_ALWAYS_INLINE" / "static MUP_NOINLINE" (unused: no
+ * warning where a file includes the header but calls none of them).
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define MUP_ALWAYS_INLINE inline __attribute__ ((always_inline))
+#define MUP_NOINLINE	  __attribute__ ((noinline, unused))
+#else
+#define MUP_ALWAYS_INLINE inline
+#define MUP_NOINLINE
+#endif
+
+/* Raw (wire order) loads and stores of 2, 4 and 8 octets. */
+static inline uint16_t
+mup_ld16 (const uint8_t *p)
+{
+  uint16_t v;
+  memcpy (&v, p, 2);
+  return v;
+}
+
+static inline uint32_t
+mup_ld32 (const uint8_t *p)
+{
+  uint32_t v;
+  memcpy (&v, p, 4);
+  return v;
+}
+
+static inline uint64_t
+mup_ld64 (const uint8_t *p)
+{
+  uint64_t v;
+  memcpy (&v, p, 8);
+  return v;
+}
+
+static inline void
+mup_st16 (uint8_t *p, uint16_t v)
+{
+  memcpy (p, &v, 2);
+}
+
+static inline void
+mup_st32 (uint8_t *p, uint32_t v)
+{
+  memcpy (p, &v, 4);
+}
+
+static inline void
+mup_st64 (uint8_t *p, uint64_t v)
+{
+  memcpy (p, &v, 8);
+}
+
 static inline uint16_t
 mup_rd16 (const uint8_t *p)
 {
@@ -164,15 +221,20 @@ mup_csum_fold (uint64_t sum)
   return (uint16_t) ~sum;
 }
 
-/* Fold a 64-bit ones-complement accumulator to 16 bits (not inverted). */
+/*
+ * Fold a 64-bit ones-complement accumulator to 16 bits (not inverted): 0
+ * for 0, else the value in 1..0xffff.  Adding a word to itself rotated by
+ * half its width leaves the end-around-carry sum of its halves in the top
+ * half (two rotates instead of four shift-mask-add steps).
+ */
 static inline uint32_t
 mup_fold16 (uint64_t sum)
 {
-  sum = (sum & 0xffffffff) + (sum >> 32);
-  sum = (sum & 0xffffffff) + (sum >> 32);
-  sum = (sum & 0xffff) + (sum >> 16);
-  sum = (sum & 0xffff) + (sum >> 16);
-  return (uint32_t) sum;
+  uint32_t s32;
+  sum += (sum >> 32) | (sum << 32);
+  s32 = (uint32_t) (sum >> 32);
+  s32 += (s32 >> 16) | (s32 << 16);
+  return s32 >> 16;
 }
 
 /*
@@ -184,6 +246,54 @@ static inline uint32_t
 mup_csum_le_to_be (uint64_t le_sum)
 {
   return __builtin_bswap16 ((uint16_t) mup_fold16 (le_sum));
+}
+
+/* Ones-complement add of a 64-bit word (end-around carry: add, adc). */
+static inline uint64_t
+mup_oc_add (uint64_t sum, uint64_t w)
+{
+  sum += w;
+  return sum + (sum < w);
+}
+
+/*
+ * Ones-complement sum of n octets taken as little-endian 64-bit words (the
+ * last one zero padded), added to sum.  Two accumulators keep the carry
+ * chains of long packets independent.  The octets must start at an even
+ * offset of the checksummed data.  Fold with mup_fold16.
+ */
+static inline uint64_t
+mup_csum64 (uint64_t sum, const uint8_t *p, uint32_t n)
+{
+  uint64_t b = 0, t = 0;
+  while (n >= 16)
+    {
+      sum = mup_oc_add (sum, mup_ld64 (p));
+      b = mup_oc_add (b, mup_ld64 (p + 8));
+      p += 16;
+      n -= 16;
+    }
+  if (n & 8)
+    {
+      sum = mup_oc_add (sum, mup_ld64 (p));
+      p += 8;
+    }
+  /* 2^16 = 1 modulo 0xffff: where a 16-bit word sits in the 64-bit sum
+     does not matter, only that its first octet stays the low one; so the
+     last 4, 2 and 1 octets are added as they are (at most 34 bits) */
+  if (n & 4)
+    {
+      t = mup_ld32 (p);
+      p += 4;
+    }
+  if (n & 2)
+    {
+      t += mup_ld16 (p);
+      p += 2;
+    }
+  if (n & 1)
+    t += p[0];
+  return mup_oc_add (mup_oc_add (sum, b), t);
 }
 
 /* Store ~sum (big-endian domain) as a checksum; 0 becomes 0xffff when
@@ -258,6 +368,10 @@ mup_udp4_set_csum (uint8_t *ip4, uint8_t *udp, uint32_t ulen)
  *               ports as above when next header is TCP/UDP/SCTP
  *   k ^= ports << 16 ^ proto;  h = (k * 0x9E3779B97F4A7C15) >> 50
  */
+/* TCP (6), UDP (17) or SCTP (132): bits 6 and 17 of a mask, or 132 */
+#define MUP_L4_PORTS(proto)                                                   \
+  ((proto) == 132 || ((proto) < 64 && ((1ull << (proto)) & 0x20040ull)))
+
 static inline uint16_t
 mup_entropy_port (const uint8_t *inner, uint32_t len)
 {
@@ -268,26 +382,71 @@ mup_entropy_port (const uint8_t *inner, uint32_t len)
     {
       uint32_t ihl = (inner[0] & 15) * 4u;
       proto = inner[9];
-      k = (uint64_t) mup_rd32 (inner + 12) << 32 | mup_rd32 (inner + 16);
-      if ((proto == 6 || proto == 17 || proto == 132) &&
-	  (mup_rd16 (inner + 6) & 0x3fff) == 0 && ihl >= 20 && len >= ihl + 4)
+      /* src << 32 | dst: octets 12..19 as one big-endian word */
+      k = __builtin_bswap64 (mup_ld64 (inner + 12));
+      if (MUP_L4_PORTS (proto) && (mup_rd16 (inner + 6) & 0x3fff) == 0 &&
+	  ihl >= 20 && len >= ihl + 4)
 	ports = mup_rd32 (inner + ihl);
     }
   else if (len >= 40 && (inner[0] >> 4) == 6)
     {
       const uint8_t *a = inner + 8;
       proto = inner[6];
-      k = ((uint64_t) mup_rd32 (a) << 32 | mup_rd32 (a + 4)) ^
-	  ((uint64_t) mup_rd32 (a + 8) << 32 | mup_rd32 (a + 12)) ^
-	  ((uint64_t) mup_rd32 (a + 16) << 32 | mup_rd32 (a + 20)) ^
-	  ((uint64_t) mup_rd32 (a + 24) << 32 | mup_rd32 (a + 28));
-      if ((proto == 6 || proto == 17 || proto == 132) && len >= 44)
+      /* byte swap commutes with xor: one swap of the xor of the raw words */
+      k = __builtin_bswap64 (mup_ld64 (a) ^ mup_ld64 (a + 8) ^
+			     mup_ld64 (a + 16) ^ mup_ld64 (a + 24));
+      if (MUP_L4_PORTS (proto) && len >= 44)
 	ports = mup_rd32 (inner + 40);
     }
   else
     return MUP_GTPU_PORT;
   k ^= (uint64_t) ports << 16 ^ proto;
   return (uint16_t) (0xC000 | ((k * 0x9E3779B97F4A7C15ull) >> 50));
+}
+
+/*
+ * mup_inner_ok (inner, len) == nh for nh 4 or 41, fused with
+ * mup_entropy_port: returns the entropy source port (never 0), or 0 when
+ * the inner packet is not a whole packet of that family.
+ */
+static MUP_ALWAYS_INLINE uint32_t
+mup_inner_port (const uint8_t *in, uint32_t len, uint8_t nh)
+{
+  uint64_t k;
+  uint32_t ports = 0;
+  uint8_t proto;
+  if (nh == 4)
+    {
+      uint64_t w;
+      uint32_t ihl, tot;
+      if (MUP_UNLIKELY (len < 20))
+	return 0;
+      w = mup_ld64 (in);
+      ihl = ((uint32_t) w & 15) * 4;
+      tot = __builtin_bswap16 ((uint16_t) (w >> 16));
+      if (MUP_UNLIKELY ((w & 0xf0) != 0x40 || ihl < 20 || tot < 20 ||
+			tot > len))
+	return 0;
+      proto = in[9];
+      k = __builtin_bswap64 (mup_ld64 (in + 12)); /* src << 32 | dst */
+      /* ports unless a fragment (MF or offset: octets 6-7 & 0x3fff) */
+      if (MUP_L4_PORTS (proto) && ((w >> 48) & 0xff3f) == 0 &&
+	  len >= ihl + 4)
+	ports = mup_rd32 (in + ihl);
+    }
+  else
+    {
+      if (MUP_UNLIKELY (len < 40 || (in[0] >> 4) != 6 ||
+			40u + mup_rd16 (in + 4) > len))
+	return 0;
+      proto = in[6];
+      k = __builtin_bswap64 (mup_ld64 (in + 8) ^ mup_ld64 (in + 16) ^
+			     mup_ld64 (in + 24) ^ mup_ld64 (in + 32));
+      if (MUP_L4_PORTS (proto) && len >= 44)
+	ports = mup_rd32 (in + 40);
+    }
+  k ^= (uint64_t) ports << 16 ^ proto;
+  return 0xC000 | (uint32_t) ((k * 0x9E3779B97F4A7C15ull) >> 50);
 }
 
 /* ---- IPv6 header and extension chain (RFC 8200, RFC 8754) ---- */
@@ -479,6 +638,62 @@ mup_gtpu_parse (const uint8_t *g, uint32_t avail, mup_gtpu_t *o)
       return MUP_E_BAD_GTPU_TYPE;
     }
   return MUP_E_NONE;
+}
+
+/*
+ * The two common G-PDU layouts, checked with two wide loads: flags 0x30
+ * (nothing optional) or 0x34 with exactly one 4-octet PDU Session
+ * Container and no extension after it.  Returns 0 for anything else (the
+ * caller then runs mup_gtpu_parse, which names the drop reason); when it
+ * returns 1, mup_gtpu_parse would have accepted the header with the same
+ * hdr_len, pdu_len, TEID, QFI, RQI and PDU type, tag MUP_TAG_DATA.
+ */
+typedef struct
+{
+  uint32_t teid_raw; /* TEID as on the wire */
+  uint32_t hdr_len;  /* 8 or 16 */
+  uint32_t pdu_len;
+  uint8_t qfi;
+  uint8_t rqi;
+  uint8_t pdu_type;
+} mup_gtpu_fast_t;
+
+static MUP_ALWAYS_INLINE int
+mup_gtpu_fast (const uint8_t *g, uint32_t avail, mup_gtpu_fast_t *o)
+{
+  uint64_t w;
+  uint32_t end;
+  if (MUP_UNLIKELY (avail < 8))
+    return 0;
+  w = mup_ld64 (g);
+  end = 8u + __builtin_bswap16 ((uint16_t) (w >> 16));
+  if (MUP_UNLIKELY (end > avail))
+    return 0;
+  o->teid_raw = (uint32_t) (w >> 32);
+  if ((uint16_t) w == 0xff30) /* flags 0x30, type 255 */
+    {
+      o->hdr_len = 8;
+      o->qfi = o->rqi = o->pdu_type = 0;
+    }
+  else
+    {
+      uint64_t x;
+      uint8_t pt, q;
+      if (MUP_UNLIKELY ((uint16_t) w != 0xff34 || end < 16))
+	return 0;
+      x = mup_ld64 (g + 8);
+      /* next extension 0x85, length 1, no extension after it */
+      if (MUP_UNLIKELY ((x & 0xff0000ffff000000ull) != 0x0000000185000000ull))
+	return 0;
+      pt = (uint8_t) (x >> 44) & 15;
+      q = (uint8_t) (x >> 48);
+      o->hdr_len = 16;
+      o->pdu_type = pt;
+      o->qfi = q & 0x3f;
+      o->rqi = pt == 0 ? (q >> 6) & 1 : 0;
+    }
+  o->pdu_len = end - o->hdr_len;
+  return 1;
 }
 
 /*
