@@ -740,79 +740,18 @@ mup_end_m_gtp_e_slow (const mup_sid_t *s, mup_pkt_t *p, int is_ip6)
  * in registers and stored 8 octets at a time; the UDP checksum over IPv6
  * is summed from those words (little-endian, RFC 1071 section 2(B)).
  */
+/* The back half of the E fast path, for a constant with_psc. */
 static MUP_ALWAYS_INLINE int
-mup_end_m_gtp_e_fast (const mup_sid_t *s, mup_pkt_t *p, int is_ip6,
-                      int plain)
+mup_end_m_gtp_e_emit (const mup_sid_t *s, mup_pkt_t *p, int is_ip6,
+		      int with_psc, int plain, uint32_t fl, uint32_t fp,
+		      uint64_t w0, uint32_t off, uint32_t inner_len,
+		      uint32_t sport, uint8_t qb, uint32_t teid_raw,
+		      uint32_t da_raw)
 {
-  /* plain: the SID has MUP_FP_PLAIN, its flags are known here */
-  const uint32_t fl = plain ? 0 : s->flags;
-  const uint32_t fp = plain ? MUP_FP_ARGS_BYTES | MUP_FP_SRC_BYTES : s->fp;
   uint8_t *b = p->data, *h, *udp;
-  uint32_t len = p->len, end, off, inner_len, teid_raw, da_raw = 0, sa_raw = 0;
-  uint32_t hlim, gl, out, ulen, sport;
-  uint64_t w0, g0, g1 = 0, uw;
-  uint8_t unh, qb, pdu_type;
-  int with_psc;
-
-  if (MUP_UNLIKELY (len < (is_ip6 ? 80u : 40u)))
-    return 0;
-  w0 = mup_ld64 (b);
-  end = 40u + __builtin_bswap16 ((uint16_t) (w0 >> 32));
-  hlim = (uint32_t) (w0 >> 56);
-  if (MUP_UNLIKELY ((w0 & 0xf0) != 0x60 || end > len || hlim <= 1))
-    return 0;
-  unh = (uint8_t) (w0 >> 48);
-  off = 40;
-  if (unh == 43)
-    {
-      uint32_t hl, le;
-      uint64_t x;
-      if (MUP_UNLIKELY (48 > end))
-	return 0;
-      x = mup_ld64 (b + 40);
-      /* routing type 4, Segments Left 1 (GTP6.E) or 0 (GTP4.E), tag 0 */
-      if (MUP_UNLIKELY ((x & 0xffff0000ffff0000ull) !=
-			(is_ip6 ? 0x0000000001040000ull : 0x40000ull)))
-	return 0;
-      hl = (((uint32_t) (x >> 8) & 0xff) + 1) * 8;
-      le = (uint32_t) (x >> 32) & 0xff;
-      if (MUP_UNLIKELY (40 + hl > end || 8 + 16 * (le + 1) > hl ||
-			(is_ip6 && le < 1)))
-	return 0;
-      unh = (uint8_t) x;
-      off = 40 + hl;
-    }
-  else if (is_ip6)
-    return 0;
-  inner_len = end - off;
-  if (MUP_UNLIKELY (unh != 4 && unh != 41))
-    return 0;
-  sport = mup_inner_port (b + off, inner_len, unh);
-  if (MUP_UNLIKELY (!sport))
-    return 0;
-
-  /* Args.Mob.Session (and the IPv4 DA) from the active SID */
-  if (fp & MUP_FP_ARGS_BYTES)
-    {
-      const uint8_t *a = b + 24 + s->args_byte;
-      if (!is_ip6)
-	{
-	  da_raw = mup_ld32 (a);
-	  a += 4;
-	}
-      qb = a[0];
-      teid_raw = mup_ld32 (a + 1);
-    }
-  else
-    {
-      mup_u128 da = mup_ld128 (b + 24) >> s->get_shift;
-      if (!is_ip6)
-	da_raw = __builtin_bswap32 ((uint32_t) (da >> MUP_ARGS_BITS));
-      qb = (uint8_t) ((uint64_t) da >> 32);
-      teid_raw = __builtin_bswap32 ((uint32_t) da);
-    }
-  /* a PSC when QFI or R is set (G-PDU) */
-  with_psc = !(fl & MUP_F_NO_PSC) && (qb & 0xfe);
+  uint32_t hlim = (uint32_t) (w0 >> 56), gl, out, ulen, sa_raw = 0;
+  uint64_t g0, g1 = 0, uw;
+  uint8_t pdu_type;
   gl = with_psc ? 16 : 8;
   out = (is_ip6 ? 48 : 28) + gl;
   if (MUP_UNLIKELY (off + p->headroom < out))
@@ -855,7 +794,11 @@ mup_end_m_gtp_e_fast (const mup_sid_t *s, mup_pkt_t *p, int is_ip6,
       uint64_t acc, sa0, sa1, d0, d1;
       const uint8_t *sa = (fl & MUP_F_FIXED_SRC6) ? s->src6 : b + 8;
       uint16_t c;
-      acc = mup_csum64 ((uint64_t) __builtin_bswap32 (ulen) + 0x11000000u,
+      /* a tree of independent sums (short carry chains): the inner
+	 packet with the pseudo-header length and next header (< 2^33);
+	 the addresses; GTP-U with UDP (< 2^48, checksum 0) and PSC
+	 (< 2^56), whose plain sum cannot overflow */
+      acc = mup_csum64 ((uint64_t) __builtin_bswap32 (ulen) + 0x11000001u,
 			b + off, inner_len);
       sa0 = mup_ld64 (sa);
       sa1 = mup_ld64 (sa + 8);
@@ -868,16 +811,13 @@ mup_end_m_gtp_e_fast (const mup_sid_t *s, mup_pkt_t *p, int is_ip6,
       mup_st64 (h + 16, sa1);
       mup_st64 (h + 24, d0);
       mup_st64 (h + 32, d1);
-      acc = mup_oc_add (acc, sa0);
-      acc = mup_oc_add (acc, sa1);
-      acc = mup_oc_add (acc, d0);
-      acc = mup_oc_add (acc, d1);
-      acc = mup_oc_add (acc, uw);
-      acc = mup_oc_add (acc, g0);
-      acc = mup_oc_add (acc, g1);
-      c = (uint16_t) ~mup_fold16 (acc);
-      if (c == 0)
-	c = 0xffff;
+      acc = mup_oc_add (acc, mup_oc_add (mup_oc_add (sa0, sa1),
+					 mup_oc_add (d0, d1)));
+      acc = mup_oc_add (acc, mup_oc_add (g0, uw + g1));
+      /* ~fold with a computed 0 sent as 0xffff, in the representative
+	 1..0xffff of minus the sum: 0x10000 - fold (sum + 1), the + 1
+	 being the 1 of 0x11000001 above */
+      c = (uint16_t) (0x10000 - mup_fold16 (acc));
       udp = h + 40;
       mup_st64 (udp, uw | (uint64_t) c << 48);
     }
@@ -904,6 +844,111 @@ mup_end_m_gtp_e_fast (const mup_sid_t *s, mup_pkt_t *p, int is_ip6,
   mup_move (p, (int32_t) off - (int32_t) out, out + inner_len);
   mup_fwd (s, p, is_ip6 ? MUP_NEXT_IP6 : MUP_NEXT_IP4);
   return 1;
+}
+
+/* The middle of the E fast path: inner packet, args, then emit; off is a
+   constant for the common 40-octet SRH. */
+static MUP_ALWAYS_INLINE int
+mup_end_m_gtp_e_mid (const mup_sid_t *s, mup_pkt_t *p, int is_ip6, int plain,
+		     uint32_t fl, uint32_t fp, uint64_t w0, uint32_t end,
+		     uint32_t off, uint8_t unh)
+{
+  uint8_t *b = p->data;
+  uint32_t inner_len, teid_raw, da_raw = 0, sport;
+  uint8_t qb;
+
+  inner_len = end - off;
+  if (unh == 4)
+    sport = mup_inner_port (b + off, inner_len, 4);
+  else if (MUP_LIKELY (unh == 41))
+    sport = mup_inner_port (b + off, inner_len, 41);
+  else
+    return 0;
+  if (MUP_UNLIKELY (!sport))
+    return 0;
+
+  /* Args.Mob.Session (and the IPv4 DA) from the active SID */
+  if (fp & MUP_FP_ARGS_BYTES)
+    {
+      const uint8_t *a = b + 24 + s->args_byte;
+      if (!is_ip6)
+	{
+	  da_raw = mup_ld32 (a);
+	  a += 4;
+	}
+      qb = a[0];
+      teid_raw = mup_ld32 (a + 1);
+    }
+  else
+    {
+      mup_u128 da = mup_ld128 (b + 24) >> s->get_shift;
+      if (!is_ip6)
+	da_raw = __builtin_bswap32 ((uint32_t) (da >> MUP_ARGS_BITS));
+      qb = (uint8_t) ((uint64_t) da >> 32);
+      teid_raw = __builtin_bswap32 ((uint32_t) da);
+    }
+  /* a PSC when QFI or R is set (G-PDU) */
+  if (!(fl & MUP_F_NO_PSC) && (qb & 0xfe))
+    return mup_end_m_gtp_e_emit (s, p, is_ip6, 1, plain, fl, fp, w0, off,
+				 inner_len, sport, qb, teid_raw, da_raw);
+  return mup_end_m_gtp_e_emit (s, p, is_ip6, 0, plain, fl, fp, w0, off,
+			       inner_len, sport, qb, teid_raw, da_raw);
+}
+static MUP_ALWAYS_INLINE int
+mup_end_m_gtp_e_fast (const mup_sid_t *s, mup_pkt_t *p, int is_ip6,
+                      int plain)
+{
+  /* plain: the SID has MUP_FP_PLAIN, its flags are known here */
+  const uint32_t fl = plain ? 0 : s->flags;
+  const uint32_t fp = plain ? MUP_FP_ARGS_BYTES | MUP_FP_SRC_BYTES : s->fp;
+  uint8_t *b = p->data;
+  uint32_t len = p->len, end, hlim;
+  uint64_t w0;
+  uint8_t unh;
+
+  if (MUP_UNLIKELY (len < (is_ip6 ? 80u : 40u)))
+    return 0;
+  w0 = mup_ld64 (b);
+  end = 40u + __builtin_bswap16 ((uint16_t) (w0 >> 32));
+  hlim = (uint32_t) (w0 >> 56);
+  /* version 6 (GTP6.E: and next header 43) */
+  if (MUP_UNLIKELY ((w0 & (is_ip6 ? 0x00ff0000000000f0ull : 0xf0)) !=
+		      (is_ip6 ? 0x002b000000000060ull : 0x60) ||
+		    end > len || hlim <= 1))
+    return 0;
+  unh = (uint8_t) (w0 >> 48);
+  if (is_ip6 || unh == 43)
+    {
+      uint32_t hl, le;
+      uint64_t x;
+      /* GTP6.E: len >= 80 makes the read safe, 40 + hl <= end below
+	 implies end >= 48 */
+      if (MUP_UNLIKELY (!is_ip6 && 48 > end))
+	return 0;
+      x = mup_ld64 (b + 40);
+      /* the usual SRH: 2 segments, no TLV (length 4, last entry 1),
+	 routing type 4, Segments Left 1 (GTP6.E) or 0 (GTP4.E), tag 0 */
+      if (MUP_LIKELY ((x & 0xffff00ffffffff00ull) ==
+		      (is_ip6 ? 0x0000000101040400ull : 0x0000000100040400ull)))
+	{
+	  if (MUP_UNLIKELY (80 > end))
+	    return 0;
+	  return mup_end_m_gtp_e_mid (s, p, is_ip6, plain, fl, fp, w0, end, 80,
+				      (uint8_t) x);
+	}
+      /* any other: routing type 4, the Segments Left, tag 0 */
+      if (MUP_UNLIKELY ((x & 0xffff0000ffff0000ull) !=
+			(is_ip6 ? 0x0000000001040000ull : 0x40000ull)))
+	return 0;
+      hl = (((uint32_t) (x >> 8) & 0xff) + 1) * 8;
+      le = (uint32_t) (x >> 32) & 0xff;
+      if (MUP_UNLIKELY (40 + hl > end || 8 + 16 * (le + 1) > hl ||
+			(is_ip6 && le < 1)))
+	return 0;
+      return mup_end_m_gtp_e_mid (s, p, is_ip6, plain, fl, fp, w0, end,
+				  40 + hl, (uint8_t) x);
+    }
+  return mup_end_m_gtp_e_mid (s, p, is_ip6, plain, fl, fp, w0, end, 40, unh);
 }
 
 static MUP_ALWAYS_INLINE void

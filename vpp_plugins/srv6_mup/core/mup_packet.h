@@ -266,33 +266,40 @@ static inline uint64_t
 mup_csum64 (uint64_t sum, const uint8_t *p, uint32_t n)
 {
   uint64_t b = 0, t = 0;
-  while (n >= 16)
+  uint32_t r = n & 7;
+  const uint8_t *e = p + (n & ~15u);
+  if (MUP_LIKELY (n >= 8))
+    {
+      /* the last r octets: the 8 that end the data, shifted down by the
+	 8 - r octets already counted; they keep their position modulo 8 */
+      if (r)
+	t = mup_ld64 (p + n - 8) >> (64 - 8 * r);
+    }
+  else
+    {
+      /* 2^16 = 1 modulo 0xffff: where a 16-bit word sits in the sum does
+	 not matter, only that its first octet stays the low one */
+      const uint8_t *q = p;
+      if (n & 4)
+	{
+	  t = mup_ld32 (q);
+	  q += 4;
+	}
+      if (n & 2)
+	{
+	  t += mup_ld16 (q);
+	  q += 2;
+	}
+      if (n & 1)
+	t += q[0];
+    }
+  for (; p != e; p += 16)
     {
       sum = mup_oc_add (sum, mup_ld64 (p));
       b = mup_oc_add (b, mup_ld64 (p + 8));
-      p += 16;
-      n -= 16;
     }
   if (n & 8)
-    {
-      sum = mup_oc_add (sum, mup_ld64 (p));
-      p += 8;
-    }
-  /* 2^16 = 1 modulo 0xffff: where a 16-bit word sits in the 64-bit sum
-     does not matter, only that its first octet stays the low one; so the
-     last 4, 2 and 1 octets are added as they are (at most 34 bits) */
-  if (n & 4)
-    {
-      t = mup_ld32 (p);
-      p += 4;
-    }
-  if (n & 2)
-    {
-      t += mup_ld16 (p);
-      p += 2;
-    }
-  if (n & 1)
-    t += p[0];
+    sum = mup_oc_add (sum, mup_ld64 (p));
   return mup_oc_add (mup_oc_add (sum, b), t);
 }
 
@@ -368,9 +375,13 @@ mup_udp4_set_csum (uint8_t *ip4, uint8_t *udp, uint32_t ulen)
  *               ports as above when next header is TCP/UDP/SCTP
  *   k ^= ports << 16 ^ proto;  h = (k * 0x9E3779B97F4A7C15) >> 50
  */
-/* TCP (6), UDP (17) or SCTP (132): bits 6 and 17 of a mask, or 132 */
-#define MUP_L4_PORTS(proto)                                                   \
-  ((proto) == 132 || ((proto) < 64 && ((1ull << (proto)) & 0x20040ull)))
+/* 1 for TCP (6), UDP (17) and SCTP (132): one bit of a 256-bit map */
+static inline uint32_t
+mup_l4_ports (uint8_t proto)
+{
+  static const uint8_t map[32] = { [0] = 1 << 6, [2] = 1 << 1, [16] = 1 << 4 };
+  return (map[proto >> 3] >> (proto & 7)) & 1;
+}
 
 static inline uint16_t
 mup_entropy_port (const uint8_t *inner, uint32_t len)
@@ -384,7 +395,7 @@ mup_entropy_port (const uint8_t *inner, uint32_t len)
       proto = inner[9];
       /* src << 32 | dst: octets 12..19 as one big-endian word */
       k = __builtin_bswap64 (mup_ld64 (inner + 12));
-      if (MUP_L4_PORTS (proto) && (mup_rd16 (inner + 6) & 0x3fff) == 0 &&
+      if (mup_l4_ports (proto) && (mup_rd16 (inner + 6) & 0x3fff) == 0 &&
 	  ihl >= 20 && len >= ihl + 4)
 	ports = mup_rd32 (inner + ihl);
     }
@@ -395,7 +406,7 @@ mup_entropy_port (const uint8_t *inner, uint32_t len)
       /* byte swap commutes with xor: one swap of the xor of the raw words */
       k = __builtin_bswap64 (mup_ld64 (a) ^ mup_ld64 (a + 8) ^
 			     mup_ld64 (a + 16) ^ mup_ld64 (a + 24));
-      if (MUP_L4_PORTS (proto) && len >= 44)
+      if (mup_l4_ports (proto) && len >= 44)
 	ports = mup_rd32 (inner + 40);
     }
   else
@@ -424,15 +435,14 @@ mup_inner_port (const uint8_t *in, uint32_t len, uint8_t nh)
       w = mup_ld64 (in);
       ihl = ((uint32_t) w & 15) * 4;
       tot = __builtin_bswap16 ((uint16_t) (w >> 16));
-      if (MUP_UNLIKELY ((w & 0xf0) != 0x40 || ihl < 20 || tot < 20 ||
-			tot > len))
+      /* version 4, IHL >= 5, 20 <= total length <= len */
+      if (MUP_UNLIKELY ((uint8_t) (w - 0x45) > 10 || tot - 20 > len - 20))
 	return 0;
       proto = in[9];
       k = __builtin_bswap64 (mup_ld64 (in + 12)); /* src << 32 | dst */
       /* ports unless a fragment (MF or offset: octets 6-7 & 0x3fff) */
-      if (MUP_L4_PORTS (proto) && ((w >> 48) & 0xff3f) == 0 &&
-	  len >= ihl + 4)
-	ports = mup_rd32 (in + ihl);
+      if (((w >> 48) & 0xff3f) == 0 && len >= ihl + 4)
+	ports = mup_rd32 (in + ihl) & -(uint32_t) mup_l4_ports (proto);
     }
   else
     {
@@ -442,8 +452,8 @@ mup_inner_port (const uint8_t *in, uint32_t len, uint8_t nh)
       proto = in[6];
       k = __builtin_bswap64 (mup_ld64 (in + 8) ^ mup_ld64 (in + 16) ^
 			     mup_ld64 (in + 24) ^ mup_ld64 (in + 32));
-      if (MUP_L4_PORTS (proto) && len >= 44)
-	ports = mup_rd32 (in + 40);
+      if (len >= 44)
+	ports = mup_rd32 (in + 40) & -(uint32_t) mup_l4_ports (proto);
     }
   k ^= (uint64_t) ports << 16 ^ proto;
   return 0xC000 | (uint32_t) ((k * 0x9E3779B97F4A7C15ull) >> 50);
