@@ -310,13 +310,6 @@ mup_t2_find (const mup_map_table_t *t, uint32_t da_raw, uint32_t teid_raw)
   return 0;
 }
 
-/* Args.Mob.Session octet: QFI (6) | R | U. */
-static inline uint8_t
-mup_args_octet (uint8_t qfi, uint8_t r, uint8_t u)
-{
-  return (uint8_t) ((qfi & 0x3f) << 2 | (r & 1) << 1 | (u & 1));
-}
-
 /*
  * H.M.GTP4.D fast path: IPv4 without options, UDP to 2152, a G-PDU in one
  * of the mup_gtpu_fast layouts, a whole inner packet.  Everything is
@@ -358,8 +351,7 @@ mup_h_m_gtp4_d_fast (const mup_sid_t *s, mup_pkt_t *p,
     return 0;
   sa_raw = mup_ld32 (b + 12);
   da_raw = mup_ld32 (b + 16);
-  qb = mup_args_octet (g.qfi, g.rqi,
-		       (fl & MUP_F_U_PDU_TYPE) ? (g.pdu_type & 1) : 0);
+  qb = g.qr | ((fl & MUP_F_U_PDU_TYPE) ? (g.pdu_type & 1) : 0);
 
   if (s->t2st)
     {
@@ -513,8 +505,7 @@ mup_end_m_gtp6_d_fast (const mup_sid_t *s, mup_pkt_t *p, int di,
   el = s->encap_len;
   if (MUP_UNLIKELY (inner_off + p->headroom < el || el + inner_len > 0xffff))
     return 0;
-  qb = mup_args_octet (g.qfi, g.rqi,
-		       (fl & MUP_F_U_PDU_TYPE) ? (g.pdu_type & 1) : 0);
+  qb = g.qr | ((fl & MUP_F_U_PDU_TYPE) ? (g.pdu_type & 1) : 0);
   if (di)
     {
       sa0 = mup_ld64 (b + 8);

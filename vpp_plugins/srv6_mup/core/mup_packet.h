@@ -656,15 +656,15 @@ mup_gtpu_parse (const uint8_t *g, uint32_t avail, mup_gtpu_t *o)
  * Container and no extension after it.  Returns 0 for anything else (the
  * caller then runs mup_gtpu_parse, which names the drop reason); when it
  * returns 1, mup_gtpu_parse would have accepted the header with the same
- * hdr_len, pdu_len, TEID, QFI, RQI and PDU type, tag MUP_TAG_DATA.
+ * hdr_len, pdu_len, TEID, QFI, RQI (in qr) and PDU type, tag
+ * MUP_TAG_DATA.
  */
 typedef struct
 {
   uint32_t teid_raw; /* TEID as on the wire */
   uint32_t hdr_len;  /* 8 or 16 */
   uint32_t pdu_len;
-  uint8_t qfi;
-  uint8_t rqi;
+  uint8_t qr;	     /* Args.Mob.Session octet without U: QFI << 2 | RQI << 1 */
   uint8_t pdu_type;
 } mup_gtpu_fast_t;
 
@@ -683,7 +683,7 @@ mup_gtpu_fast (const uint8_t *g, uint32_t avail, mup_gtpu_fast_t *o)
   if ((uint16_t) w == 0xff30) /* flags 0x30, type 255 */
     {
       o->hdr_len = 8;
-      o->qfi = o->rqi = o->pdu_type = 0;
+      o->qr = o->pdu_type = 0;
     }
   else
     {
@@ -699,8 +699,8 @@ mup_gtpu_fast (const uint8_t *g, uint32_t avail, mup_gtpu_fast_t *o)
       q = (uint8_t) (x >> 48);
       o->hdr_len = 16;
       o->pdu_type = pt;
-      o->qfi = q & 0x3f;
-      o->rqi = pt == 0 ? (q >> 6) & 1 : 0;
+      /* QFI: low 6 bits; RQI: bit 6, DL PDU type 0 only */
+      o->qr = (uint8_t) ((q & 0x3f) << 2 | (pt == 0 ? (q >> 5) & 2 : 0));
     }
   o->pdu_len = end - o->hdr_len;
   return 1;
