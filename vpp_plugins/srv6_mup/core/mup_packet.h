@@ -375,12 +375,11 @@ mup_udp4_set_csum (uint8_t *ip4, uint8_t *udp, uint32_t ulen)
  *               ports as above when next header is TCP/UDP/SCTP
  *   k ^= ports << 16 ^ proto;  h = (k * 0x9E3779B97F4A7C15) >> 50
  */
-/* 1 for TCP (6), UDP (17) and SCTP (132): one bit of a 256-bit map */
+/* 1 for TCP (6), UDP (17) and SCTP (132) */
 static inline uint32_t
 mup_l4_ports (uint8_t proto)
 {
-  static const uint8_t map[32] = { [0] = 1 << 6, [2] = 1 << 1, [16] = 1 << 4 };
-  return (map[proto >> 3] >> (proto & 7)) & 1;
+  return (proto == 6) | (proto == 17) | (proto == 132);
 }
 
 static inline uint16_t
