@@ -25,8 +25,8 @@ typedef unsigned __int128 mup_u128;
  * warning where a file includes the header but calls none of them).
  */
 #if defined(__GNUC__) || defined(__clang__)
-#define MUP_ALWAYS_INLINE inline __attribute__ ((always_inline))
-#define MUP_NOINLINE	  __attribute__ ((noinline, unused))
+#define MUP_ALWAYS_INLINE inline __attribute__ ((__always_inline__))
+#define MUP_NOINLINE	  __attribute__ ((__noinline__, __unused__))
 #else
 #define MUP_ALWAYS_INLINE inline
 #define MUP_NOINLINE
