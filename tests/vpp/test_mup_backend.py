@@ -214,3 +214,39 @@ def test_pipelined_refusal_is_rolled_back(vpp, api_dir, tmp_path):
         assert "returned retval -" in msg and msg.endswith("; rolled back")
         assert dumps(vpp.api) == (0, 0, set(), set())
         assert be.read_state() is None
+
+
+def test_session_table_reuses_deleted_slots(vpp):
+    """Sessions come and go: 4,000 in, the same out, 4,000 others in, on
+    the test VPP's 4,096-slot table.  Deleted slots must be usable again
+    (before, their tombstones filled the table: every later add was
+    refused as 'session table full')."""
+    import ipaddress
+
+    from mupvpp.backends.pipe import write_type1
+    from mupvpp.model import Type1Session
+
+    vpp.cli_ok(
+        "srv6-mup policy add match 10.64.0.0/10 behavior h.t1st "
+        "source fc00:0:ff::1 segment fc00:0:4e::/48"
+    )
+    try:
+
+        def ues(first: str, n: int):
+            base = int(ipaddress.IPv4Address(first))
+            gnb = ipaddress.IPv4Address("192.0.2.10")
+            return [
+                Type1Session(ipaddress.IPv4Network(base + i), gnb, i + 1, 1)
+                for i in range(n)
+            ]
+
+        a, b = ues("10.64.0.0", 4000), ues("10.96.0.0", 4000)
+        assert write_type1(vpp.client, a) == [0] * 4000
+        assert write_type1(vpp.client, a, is_add=False) == [0] * 4000
+        assert write_type1(vpp.client, b) == [0] * 4000
+        got = {str(d.ue) for d in vpp.api.srv6_mup_session_dump()}
+        assert {str(s.ue_prefix) for s in b} <= got
+        assert not {str(s.ue_prefix) for s in a} & got
+        assert write_type1(vpp.client, b, is_add=False) == [0] * 4000
+    finally:
+        vpp.cli_ok("srv6-mup policy del match 10.64.0.0/10")

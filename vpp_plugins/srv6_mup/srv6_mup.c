@@ -661,6 +661,35 @@ end_marker_send (const ip46_address_t *ue, u8 ue_is_ip6,
   mm->end_markers_sent++;
 }
 
+/*
+ * A deleted session leaves a tombstone (lookups probe past it).  Once
+ * tombstones and live sessions fill the table, or tombstones are a quarter
+ * of it (long probes for every miss), rebuild the table in place without
+ * them.  The data plane reads the table without locks: workers wait at the
+ * barrier meanwhile (the main thread is here, not in a node).
+ */
+static void
+t1st_compact (void)
+{
+  srv6_mup_main_t *mm = &srv6_mup_main;
+  vlib_main_t *vm = vlib_get_main ();
+  mup_sess_table_t *t = &mm->t1st;
+  u32 size = t->mask + 1, i, n = 0;
+  mup_sess_slot_t *live = 0;
+
+  for (i = 0; i < size; i++)
+    if (t->slots[i].used == 1)
+      vec_add1 (live, t->slots[i]);
+  vlib_worker_thread_barrier_sync (vm);
+  mup_sess_init (t, t->slots, size, t->key_len);
+  vec_foreach_index (i, live)
+    if (mup_sess_set (t, live[i].key, &live[i].val[live[i].sel & 1]) >= 0)
+      n++;
+  vlib_worker_thread_barrier_release (vm);
+  ASSERT (n == vec_len (live));
+  vec_free (live);
+}
+
 int
 srv6_mup_session_add_del (int is_add, const ip46_address_t *ue, u8 ue_is_ip6,
 			  const mup_t1st_t *v, int *replaced)
@@ -694,6 +723,10 @@ srv6_mup_session_add_del (int is_add, const ip46_address_t *ue, u8 ue_is_ip6,
      old value is kept first: its End Marker follows the swap. */
   if ((cur = mup_sess_get (&mm->t1st, key)))
     old = *cur;
+  else if (mm->t1st.tombs &&
+	   (mm->t1st.count + mm->t1st.tombs >= mm->t1st.mask ||
+	    mm->t1st.tombs > (mm->t1st.mask + 1) / 4))
+    t1st_compact ();
   rv = mup_sess_set (&mm->t1st, key, v);
   if (rv == -1)
     return set_error (VNET_API_ERROR_TABLE_TOO_BIG,
