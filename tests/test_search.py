@@ -321,3 +321,22 @@ def test_offered_pps_defaults_to_the_asked_rate():
     res = search_ndr_pdr(no_offer, 100, 1000)
     assert res.trials[0].result.offered_pps == 1000
     assert res.ndr.at_max
+
+
+def test_loss_that_does_not_shrink_with_the_rate_converges():
+    """Seen through a VPP over memif: above ~50 kpps the generator's own
+    receive side misses 2-4 % whatever the rate, so the forwarding rate of
+    each failure is only a few percent below it.  Following that hint again
+    and again walked the rate down 3 % a trial and spent every trial (30)
+    without a bound; after a failed hint the search bisects instead."""
+
+    def memif(rate, duration):
+        n = round(rate * duration)
+        lost = round(n * 0.03) if rate > 50_000 else 0
+        return TrialResult(n, n - lost, duration, rate)
+
+    res = search_ndr_pdr(memif, 1000, 3_000_000, 1.0, precision=0.005, max_trials=30)
+    assert res.ndr.converged
+    assert 50_000 * (1 - 0.005) <= res.ndr.rate_pps <= 50_000
+    assert res.ndr.upper_pps > 50_000
+    assert len(res.trials) <= 30

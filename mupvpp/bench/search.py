@@ -325,6 +325,10 @@ class _Searcher:
         # goal starts probing right away: its answer is usually just above
         # the previous goal's.
         probe: float | None = self.precision if self.trials else None
+        # A failed hint means the loss does not fall with the rate the way a
+        # capacity limit's does (a receiver that misses a few percent at any
+        # rate): hints are then left alone until a trial passes.
+        hint_failed = False
         while True:
             top = min(self.max_pps, self.ceiling)
             lo_t, hi_t = self.bounds(goal, top)
@@ -363,7 +367,9 @@ class _Searcher:
                 res.upper_pps = hi
                 break
             # Next rate to try.
-            h = self.hint(hi_t, goal, lo) if hi_t is not None else None
+            h = None
+            if hi_t is not None and not hint_failed:
+                h = self.hint(hi_t, goal, lo)
             kind = "bisect"
             if hi is None:
                 rate = top  # maximum first (or the lowered ceiling)
@@ -378,6 +384,9 @@ class _Searcher:
                         rate, kind = h, "hint"
             elif h is not None:
                 rate, kind = h, "hint"
+            elif lo is None and hint_failed:
+                # halve down from the failure towards a first pass
+                rate = max(self.min_pps, hi / 2)
             elif lo is None:
                 rate = self.min_pps
             elif probe is not None and lo / (1 - probe) < (lo + hi) / 2:
@@ -389,6 +398,7 @@ class _Searcher:
             # above it: probe upwards in steps that double from the
             # precision goal (MLRsearch's external search) until a failure.
             ok = t.passes(goal)
+            hint_failed = (hint_failed or kind == "hint") and not ok
             if kind == "hint":
                 probe = self.precision if ok else None
             elif kind == "probe":
