@@ -567,8 +567,11 @@ def run_trex_bench(
                     PROFILE_DIR / "handover_downlink.py",
                     {"n_ue": len(intent.type1)},
                 )
-                ndr = [
-                    r["ndr_pps"] for r in doc["scenarios"] if r["scenario"] == "h.t1st"
+                ndr = [  # the h.t1st scenario, or --profile handover_downlink
+                    r["ndr_pps"]
+                    for r in doc["scenarios"]
+                    if r["scenario"] == "h.t1st"
+                    or Path(r["profile"]).name == "handover_downlink.py"
                 ]
                 pps = handover_pps or (0.5 * ndr[0] if ndr and ndr[0] else min_pps)
                 doc["handover"] = _handover_trex(

@@ -23,22 +23,12 @@ from pathlib import Path
 
 import pytest
 
+from mupvpp.backends.mup_api import HEADENDS, params
 from mupvpp.config import load_intent_text
 from mupvpp.model import Behavior
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 
-# vl_api_srv6_mup_flags_t = MUP_F_* (core/mup.h)
-F_VPP_ARGS, F_U_PDU_TYPE, F_UDP4_CSUM, F_ALWAYS_SRH = 0x01, 0x02, 0x04, 0x08
-F_FIXED_SRC4, F_FIXED_SRC6 = 0x10, 0x20
-HEADENDS = {
-    Behavior.H_M_GTP4_D,
-    Behavior.GTP4_DT4,
-    Behavior.GTP4_DT6,
-    Behavior.GTP4_DT46,
-    Behavior.H_ENCAPS,
-    Behavior.H_T1ST,
-}
 ERRORS = [  # foreach_mup_error order; index = vl_api_srv6_mup_error_t
     "forwarded", "no_sid", "ip4_truncated", "ip4_malformed", "ip4_fragment",
     "ip6_truncated", "ip6_malformed", "ip6_bad_ext_chain", "not_gtpu",
@@ -50,59 +40,6 @@ ERRORS = [  # foreach_mup_error order; index = vl_api_srv6_mup_error_t
     "not_srv6", "too_big", "ip6_fragment",
 ]  # fmt: skip
 RV_OK, RV_NO_SUCH_ENTRY, RV_INVALID, RV_EXISTS = 0, -6, -7, -81
-
-
-def params(sid, intent) -> dict:
-    """Intent Sid -> vl_api_srv6_mup_params_t (mirrors engine.sid_params)."""
-    node, b = intent.node, sid.behavior
-    flags = 0
-    if node.compat.u_bit == "vpp":
-        flags |= F_U_PDU_TYPE
-    if node.udp4_checksum:
-        flags |= F_UDP4_CSUM
-    if sid.always_srh:
-        flags |= F_ALWAYS_SRH
-    p = {
-        "behavior": int(b),
-        "out_table_id": sid.fib_table,
-        "source": ipaddress.IPv6Address("::"),
-        "source_len": 0,
-        "ipv4_source": ipaddress.IPv4Address("0.0.0.0"),
-        "n_segments": 0,
-        "segments": [ipaddress.IPv6Address("::")] * 6,
-        "args_prefix_len": 0,
-        "vpp_args_prefix": ipaddress.IPv6Address("::"),
-        "nh": int(sid.inner) if sid.inner is not None else 0,
-        "pdu_type": sid.pdu_type or 0,
-        "limit_group_bits": sid.limit_group_bits,
-        "limit_rate_bits": sid.limit_rate_bits,
-        "limit_burst": 0,
-        "limit_unit_pps": sid.limit_unit_pps or 0,
-    }
-    if b == Behavior.END_M_GTP4_E:
-        if sid.ipv4_source is not None:
-            flags |= F_FIXED_SRC4
-            p["ipv4_source"] = sid.ipv4_source
-        else:
-            p["source_len"] = sid.ipv4_source_len or 0
-    if b == Behavior.END_M_GTP6_E and sid.source is not None:
-        flags |= F_FIXED_SRC6
-        p["source"] = sid.source
-    if sid.policy:
-        pol = intent.policy(sid.policy)
-        segs = list(pol.segments)
-        p["n_segments"] = len(segs)
-        p["segments"] = segs + [ipaddress.IPv6Address("::")] * (6 - len(segs))
-        p["args_prefix_len"] = pol.args_len or 0
-        if b == Behavior.H_M_GTP4_D:
-            p["source"] = sid.source_prefix.network_address
-            p["source_len"] = sid.source_prefix.prefixlen
-        else:
-            src = sid.source or node.encap_source
-            if src is not None:
-                p["source"] = src
-    p["flags"] = flags
-    return p
 
 
 def configure(api, intent) -> dict[str, int]:
