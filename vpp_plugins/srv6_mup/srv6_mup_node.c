@@ -70,8 +70,9 @@ srv6_mup_node_inline (vlib_main_t *vm, vlib_node_runtime_t *node,
   mup_pkt_t pk[VLIB_FRAME_SIZE];
   u32 data_size = vlib_buffer_get_default_data_size (vm);
   u64 now_ns = (u64) (vlib_time_now (vm) * 1e9);
-  u32 run_si = ~0, run_pkts = 0;
+  u32 run_si = ~0, run_pkts = 0, last_dpo = ~0, last_sidx = ~0;
   u64 run_bytes = 0;
+  srv6_mup_sid_t *run_sid = 0;
 
   vlib_get_buffers (vm, from, bufs, n);
 
@@ -90,8 +91,14 @@ srv6_mup_node_inline (vlib_main_t *vm, vlib_node_runtime_t *node,
 			 3 * CLIB_CACHE_LINE_BYTES, STORE);
 	}
 
-      sidx[i] = is_localsid ? srv6_mup_sid_index_from_sr (dpo_index) :
-			      dpo_index;
+      /* consecutive packets mostly share a SID: one SR localsid read */
+      if (dpo_index != last_dpo)
+	{
+	  last_dpo = dpo_index;
+	  last_sidx = is_localsid ? srv6_mup_sid_index_from_sr (dpo_index) :
+				    dpo_index;
+	}
+      sidx[i] = last_sidx;
       p->data = vlib_buffer_get_current (b);
       p->len = b->current_length;
       p->headroom = b->current_data + VLIB_BUFFER_PRE_DATA_SIZE;
@@ -136,26 +143,8 @@ srv6_mup_node_inline (vlib_main_t *vm, vlib_node_runtime_t *node,
 
       if (PREDICT_TRUE (p->error == MUP_E_NONE && p->next != MUP_NEXT_DROP))
 	{
-	  srv6_mup_sid_t *sid = pool_elt_at_index (mm->sids, si);
 	  i16 delta = (i16) (p->data - (u8 *) vlib_buffer_get_current (b));
-	  b->current_data += delta;
-	  b->current_length = p->len;
-	  nexts[i] = p->next;
-	  b->flags &= ~(VNET_BUFFER_F_IS_IP4 | VNET_BUFFER_F_IS_IP6);
-	  if (p->next == MUP_NEXT_IP4)
-	    {
-	      vnet_buffer (b)->sw_if_index[VLIB_TX] = sid->fib4_index;
-	      b->flags |= VNET_BUFFER_F_IS_IP4;
-	    }
-	  else
-	    {
-	      vnet_buffer (b)->sw_if_index[VLIB_TX] = sid->fib6_index;
-	      b->flags |= VNET_BUFFER_F_IS_IP6;
-	    }
-	  /* the core already set TTL / hop limit (decremented for the
-	     endpoint behaviours, 64 for a new encapsulation): the rewrite
-	     nodes must not decrement it again */
-	  b->flags |= VNET_BUFFER_F_LOCALLY_ORIGINATED;
+	  int is_ip4 = p->next == MUP_NEXT_IP4;
 	  /* counted once per run of one SID, not once per packet */
 	  if (si != run_si)
 	    {
@@ -164,8 +153,20 @@ srv6_mup_node_inline (vlib_main_t *vm, vlib_node_runtime_t *node,
 						 thread_index, run_si,
 						 run_pkts, run_bytes);
 	      run_si = si;
+	      run_sid = pool_elt_at_index (mm->sids, si);
 	      run_pkts = run_bytes = 0;
 	    }
+	  b->current_data += delta;
+	  b->current_length = p->len;
+	  nexts[i] = p->next;
+	  vnet_buffer (b)->sw_if_index[VLIB_TX] =
+	    is_ip4 ? run_sid->fib4_index : run_sid->fib6_index;
+	  /* the core already set TTL / hop limit (decremented for the
+	     endpoint behaviours, 64 for a new encapsulation): the rewrite
+	     nodes must not decrement it again */
+	  b->flags = (b->flags & ~(VNET_BUFFER_F_IS_IP4 | VNET_BUFFER_F_IS_IP6)) |
+		     (is_ip4 ? VNET_BUFFER_F_IS_IP4 : VNET_BUFFER_F_IS_IP6) |
+		     VNET_BUFFER_F_LOCALLY_ORIGINATED;
 	  run_pkts++;
 	  run_bytes += p->len;
 	}
