@@ -75,7 +75,9 @@ ci-baseline: engine /usr/bin/valgrind
 lint: venv
 	$(VENV)/bin/ruff check mupvpp tests ci
 	$(VENV)/bin/ruff format --check mupvpp tests ci
-	@command -v clang-format >/dev/null && clang-format --dry-run -Werror $(CORE)/*.c $(CORE)/*.h || echo "clang-format not installed: C formatting not checked"
+	@if command -v clang-format >/dev/null; then \
+	  clang-format --dry-run -Werror $(CORE)/*.[ch] vpp_plugins/srv6_mup/*.[ch] mupvpp/engine/*.[ch] tests/c/*.c; \
+	else echo "clang-format not installed: C formatting not checked"; fi
 
 bench-core: engine /usr/bin/valgrind
 	$(PY) -m mupvpp.bench.core

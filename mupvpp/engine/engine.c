@@ -219,8 +219,8 @@ get_slot (mup_engine_t *e, uint32_t index)
 }
 
 int
-mup_engine_set_sid (mup_engine_t *e, uint32_t index,
-		    const mup_sid_params_t *p, const char **msg)
+mup_engine_set_sid (mup_engine_t *e, uint32_t index, const mup_sid_params_t *p,
+		    const char **msg)
 {
   slot_t *sl;
   mup_sid_t tmp;

@@ -48,9 +48,9 @@ uint32_t mup_n_errors (void);
 uint64_t mup_rdtsc (void);
 uint64_t mup_engine_bench_sid (mup_engine_t *e, uint32_t index,
 			       const uint8_t *tmpl, const uint16_t *lens,
-			       uint32_t stride, uint16_t headroom, uint8_t *buf,
-			       mup_pkt_t *pkts, uint32_t n, uint32_t rounds,
-			       uint64_t now_ns);
+			       uint32_t stride, uint16_t headroom,
+			       uint8_t *buf, mup_pkt_t *pkts, uint32_t n,
+			       uint32_t rounds, uint64_t now_ns);
 void mup_callgrind_dump (const char *label);
 /* CDEF-END */
 

@@ -18,8 +18,8 @@ typedef struct
   uint32_t l2_len; /* Ethernet (+ VLAN tags) before the IP header */
   int64_t weight;
   int64_t current; /* SWRR state */
-  uint64_t count;	 /* packets produced */
-  uint64_t rng;		 /* xorshift64* state */
+  uint64_t count;  /* packets produced */
+  uint64_t rng;	   /* xorshift64* state */
   uint64_t seed;
   uint32_t n_vars, n_insns;
   mup_gen_var_t vars[MUP_GEN_MAX_VARS];
@@ -129,9 +129,9 @@ mup_gen_add_stream (mup_gen_t *g, const uint8_t *tmpl, uint32_t len,
 		    uint32_t n_vars, const mup_gen_insn_t *insns,
 		    uint32_t n_insns)
 {
-  if (!g || !tmpl || len < 14 || len > 0xffff || weight == 0
-      || n_vars > MUP_GEN_MAX_VARS || n_insns > MUP_GEN_MAX_INSNS
-      || (n_vars && !vars) || (n_insns && !insns))
+  if (!g || !tmpl || len < 14 || len > 0xffff || weight == 0 ||
+      n_vars > MUP_GEN_MAX_VARS || n_insns > MUP_GEN_MAX_INSNS ||
+      (n_vars && !vars) || (n_insns && !insns))
     return MUP_GEN_E_ARG;
 
   for (uint32_t v = 0; v < n_vars; v++)
@@ -142,8 +142,8 @@ mup_gen_add_stream (mup_gen_t *g, const uint8_t *tmpl, uint32_t len,
 	return MUP_GEN_E_VAR;
       if (x->op > MUP_GEN_OP_RANDOM || x->min > x->max || x->max > m)
 	return MUP_GEN_E_VAR;
-      if (x->op != MUP_GEN_OP_RANDOM
-	  && (x->init < x->min || x->init > x->max || x->step == 0))
+      if (x->op != MUP_GEN_OP_RANDOM &&
+	  (x->init < x->min || x->init > x->max || x->step == 0))
 	return MUP_GEN_E_VAR;
     }
   for (uint32_t i = 0; i < n_insns; i++)
@@ -152,8 +152,8 @@ mup_gen_add_stream (mup_gen_t *g, const uint8_t *tmpl, uint32_t len,
       switch (x->kind)
 	{
 	case MUP_GEN_INSN_WRITE:
-	  if (x->var >= n_vars
-	      || (uint32_t) x->offset + vars[x->var].size > len)
+	  if (x->var >= n_vars ||
+	      (uint32_t) x->offset + vars[x->var].size > len)
 	    return MUP_GEN_E_INSN;
 	  break;
 	case MUP_GEN_INSN_FIX_IP4:
@@ -161,8 +161,8 @@ mup_gen_add_stream (mup_gen_t *g, const uint8_t *tmpl, uint32_t len,
 	    return MUP_GEN_E_INSN;
 	  break;
 	case MUP_GEN_INSN_FIX_L4:
-	  if ((x->var != 17 && x->var != 6) || x->add < x->offset + 20u
-	      || x->add + (x->var == 17 ? 8u : 20u) > len)
+	  if ((x->var != 17 && x->var != 6) || x->add < x->offset + 20u ||
+	      x->add + (x->var == 17 ? 8u : 20u) > len)
 	    return MUP_GEN_E_INSN;
 	  break;
 	default:

@@ -36,17 +36,18 @@
 
 #define MUP_GEN_INSN_WRITE   0 /* var: variable index; big_endian; add */
 #define MUP_GEN_INSN_FIX_IP4 1 /* offset: IPv4 header */
-#define MUP_GEN_INSN_FIX_L4  2 /* offset: L3 header; add: L4 offset;
-				  var: IP protocol (17 UDP, 6 TCP) */
+#define MUP_GEN_INSN_FIX_L4                                                   \
+  2 /* offset: L3 header; add: L4 offset;                                     \
+       var: IP protocol (17 UDP, 6 TCP) */
 
 #define MUP_GEN_MAX_VARS  64
 #define MUP_GEN_MAX_INSNS 128
 
 /* mup_gen_add_stream error returns */
-#define MUP_GEN_E_ARG	  (-1) /* null/zero template, bad counts */
-#define MUP_GEN_E_VAR	  (-2) /* bad size/op/range in a variable */
-#define MUP_GEN_E_INSN	  (-3) /* bad kind/var/offset in an instruction */
-#define MUP_GEN_E_NOMEM	  (-4)
+#define MUP_GEN_E_ARG	(-1) /* null/zero template, bad counts */
+#define MUP_GEN_E_VAR	(-2) /* bad size/op/range in a variable */
+#define MUP_GEN_E_INSN	(-3) /* bad kind/var/offset in an instruction */
+#define MUP_GEN_E_NOMEM (-4)
 
 /* CDEF-BEGIN */
 typedef struct mup_gen mup_gen_t; /* opaque */

@@ -32,8 +32,7 @@ a6 (uint8_t *a, uint16_t w0, uint16_t w1, uint16_t w2, uint16_t w7)
 }
 
 static void
-add (uint8_t b, uint8_t sid_len, uint8_t nsegs, uint8_t dst_len,
-     uint8_t flags)
+add (uint8_t b, uint8_t sid_len, uint8_t nsegs, uint8_t dst_len, uint8_t flags)
 {
   mup_sid_params_t p;
   const char *msg = 0;
@@ -116,7 +115,10 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   static uint8_t *page;
-  enum { CAP = 4096 };
+  enum
+  {
+    CAP = 4096
+  };
   mup_pkt_t p;
   uint32_t len, hr, i;
   uint8_t *buf;

@@ -38,7 +38,7 @@ const char *
 srv6_mup_behavior_key (unsigned b)
 {
   return b < MUP_B_N && srv6_mup_behavior_keys[b] ? srv6_mup_behavior_keys[b] :
-						     "unknown";
+						    "unknown";
 }
 
 srv6_mup_node_family_t
@@ -176,8 +176,8 @@ sid_build (const srv6_mup_args_t *a, srv6_mup_sid_t *sid)
     return set_error (VNET_API_ERROR_INVALID_VALUE, "unknown behavior %u",
 		      a->behavior);
   if (a->is_localsid != srv6_mup_behavior_is_localsid (a->behavior))
-    return set_error (VNET_API_ERROR_INVALID_VALUE,
-		      "%s is %s", mup_behavior_name (a->behavior),
+    return set_error (VNET_API_ERROR_INVALID_VALUE, "%s is %s",
+		      mup_behavior_name (a->behavior),
 		      a->is_localsid ? "a headend: use a policy" :
 				       "a localsid: use sr localsid");
   if (a->is_localsid && !a->prefix_is_ip6)
@@ -192,8 +192,8 @@ sid_build (const srv6_mup_args_t *a, srv6_mup_sid_t *sid)
     return set_error (VNET_API_ERROR_INVALID_VALUE, "prefix length %u",
 		      a->prefix_len);
   if (a->n_segments > MUP_MAX_SEGS)
-    return set_error (VNET_API_ERROR_INVALID_VALUE,
-		      "at most %u segments", MUP_MAX_SEGS);
+    return set_error (VNET_API_ERROR_INVALID_VALUE, "at most %u segments",
+		      MUP_MAX_SEGS);
 
   behavior_outputs (a->behavior, &out4, &out6);
   sid->fib4_index = fib_table_find (FIB_PROTOCOL_IP4, a->out_table_id);
@@ -387,18 +387,18 @@ sr_unformat (unformat_input_t *input, va_list *args, unsigned behavior)
 }
 
 #define _(e, n, name, key, code)                                              \
-  static uword sr_unformat_##e (unformat_input_t *input, va_list *args)      \
+  static uword sr_unformat_##e (unformat_input_t *input, va_list *args)       \
   {                                                                           \
     return sr_unformat (input, args, MUP_B_##e);                              \
   }
 foreach_mup_behavior
 #undef _
 
-static unformat_function_t *const sr_unformat_fns[MUP_B_N] = {
+  static unformat_function_t *const sr_unformat_fns[MUP_B_N] = {
 #define _(e, n, name, key, code) [n] = sr_unformat_##e,
-  foreach_mup_behavior
+    foreach_mup_behavior
 #undef _
-};
+  };
 
 /* ---- add / del ---- */
 
@@ -421,10 +421,9 @@ localsid_add_del (srv6_mup_args_t *a, u32 *sid_index)
 	    found = sid - mm->sids;
 	}
       if (found == ~0)
-	return set_error (VNET_API_ERROR_NO_SUCH_ENTRY,
-			  "no srv6-mup localsid %U/%u table %u",
-			  format_ip6_address, &a->prefix.ip6, a->prefix_len,
-			  a->table_id);
+	return set_error (
+	  VNET_API_ERROR_NO_SUCH_ENTRY, "no srv6-mup localsid %U/%u table %u",
+	  format_ip6_address, &a->prefix.ip6, a->prefix_len, a->table_id);
       *sid_index = found;
       /* the SR key keeps the length as given: 0 for "address X" */
       rv = sr_cli_localsid (1, &a->prefix.ip6, a->prefix_len, 0, 0, ~0,
@@ -535,8 +534,7 @@ headend_add_del (srv6_mup_args_t *a, u32 *sid_index)
 			  "no srv6-mup policy for %U table %u",
 			  format_fib_prefix, &pfx, a->table_id);
       sid = pool_elt_at_index (mm->sids, found);
-      fib_table_entry_special_remove (sid->match_fib_index, &pfx,
-				      mm->fib_src);
+      fib_table_entry_special_remove (sid->match_fib_index, &pfx, mm->fib_src);
       fib_table_unlock (sid->match_fib_index, pfx.fp_proto, mm->fib_src);
       *sid_index = found;
       sid_free (sid);
@@ -600,11 +598,10 @@ t1st_headend_of (const ip46_address_t *ue, u8 ue_is_ip6)
       if (a->behavior != MUP_B_H_T1ST || a->prefix_is_ip6 != ue_is_ip6 ||
 	  (best && best->args.prefix_len >= a->prefix_len))
 	continue;
-      if (ue_is_ip6 ?
-	    ip6_destination_matches_route (&ip6_main, &ue->ip6, &a->prefix.ip6,
-					   a->prefix_len) :
-	    ip4_destination_matches_route (&ip4_main, &ue->ip4, &a->prefix.ip4,
-					   a->prefix_len))
+      if (ue_is_ip6 ? ip6_destination_matches_route (
+			&ip6_main, &ue->ip6, &a->prefix.ip6, a->prefix_len) :
+		      ip4_destination_matches_route (
+			&ip4_main, &ue->ip4, &a->prefix.ip4, a->prefix_len))
 	best = sid;
     }
   return best;
@@ -620,8 +617,7 @@ t1st_headend_of (const ip46_address_t *ue, u8 ue_is_ip6)
  * carry the tag: counted as not sent, with the reason in the log.
  */
 static void
-end_marker_send (const ip46_address_t *ue, u8 ue_is_ip6,
-		 const mup_t1st_t *old)
+end_marker_send (const ip46_address_t *ue, u8 ue_is_ip6, const mup_t1st_t *old)
 {
   srv6_mup_main_t *mm = &srv6_mup_main;
   vlib_main_t *vm = vlib_get_main ();
@@ -716,8 +712,7 @@ srv6_mup_session_add_del (int is_add, const ip46_address_t *ue, u8 ue_is_ip6,
   if (v->teid == 0)
     return set_error (VNET_API_ERROR_INVALID_VALUE, "TEID 0 is invalid");
   if (v->qfi > 63)
-    return set_error (VNET_API_ERROR_INVALID_VALUE, "QFI %u above 63",
-		      v->qfi);
+    return set_error (VNET_API_ERROR_INVALID_VALUE, "QFI %u above 63", v->qfi);
   /* Type 1 session update = handover: the core writes the inactive copy
      and flips the selector, so a packet sees the old or the new one.  The
      old value is kept first: its End Marker follows the swap. */
@@ -795,16 +790,16 @@ srv6_mup_type2_add_del (u32 sid_index, int is_add, const ip4_address_t *n3,
     return set_error (VNET_API_ERROR_NO_SUCH_ENTRY, "no SID %u", sid_index);
   sid = pool_elt_at_index (mm->sids, sid_index);
   if (sid->args.behavior != MUP_B_H_M_GTP4_D)
-    return set_error (VNET_API_ERROR_INVALID_VALUE,
-		      "SID %u is not H.M.GTP4.D", sid_index);
+    return set_error (VNET_API_ERROR_INVALID_VALUE, "SID %u is not H.M.GTP4.D",
+		      sid_index);
   if (teid == 0)
     return set_error (VNET_API_ERROR_INVALID_VALUE, "TEID 0 is invalid");
   type2_key (key, n3, teid);
   if (!is_add)
     return !sid->core->t2st || mup_map_del (sid->core->t2st, key) < 0 ?
 	     set_error (VNET_API_ERROR_NO_SUCH_ENTRY,
-			"no Type 2 session %U teid %u", format_ip4_address,
-			n3, teid) :
+			"no Type 2 session %U teid %u", format_ip4_address, n3,
+			teid) :
 	     0;
   if (!sid->core->t2st)
     {
@@ -854,8 +849,8 @@ static const dpo_vft_t srv6_mup_dpo_vft = {
 foreach_srv6_mup_node
 #undef _
 
-static clib_error_t *
-srv6_mup_init (vlib_main_t *vm)
+  static clib_error_t *
+  srv6_mup_init (vlib_main_t *vm)
 {
   srv6_mup_main_t *mm = &srv6_mup_main;
   static u8 fn_names[MUP_B_N][64], keywords[MUP_B_N][32];
@@ -880,30 +875,30 @@ srv6_mup_init (vlib_main_t *vm)
   foreach_srv6_mup_node
 #undef _
 
-  /* SR localsid behaviours: "mup.<key>", e.g. mup.end.m.gtp4.e (the plain
-     names belong to srv6-mobile and to VPP's SR core). */
-  for (b = 1; b < MUP_B_N; b++)
-    {
-      if (!srv6_mup_behavior_is_localsid (b))
-	continue;
-      snprintf ((char *) fn_names[b], sizeof (fn_names[b]),
-		"SRv6-MUP-%s-plugin", mup_behavior_name (b));
-      snprintf ((char *) keywords[b], sizeof (keywords[b]), "mup.%s",
-		srv6_mup_behavior_key (b));
-      rv = sr_localsid_register_function (
-	vm, fn_names[b], keywords[b], (u8 *) mup_behavior_name (b),
-	(u8 *) "see show srv6-mup help / docs/plugin.md",
-	b == MUP_B_END || b == MUP_B_END_DT4 || b == MUP_B_END_DT6 ||
-	    b == MUP_B_END_DT46 || b == MUP_B_END_MAP ?
-	  128 :
-	  64,
-	&mm->dpo_type[srv6_mup_behavior_family (b)], sr_format,
-	sr_unformat_fns[b], sr_creation, sr_removal);
-      if (rv < 0)
-	return clib_error_return (0, "cannot register SR behavior %s",
-				  keywords[b]);
-      mm->sr_fn[b] = rv;
-    }
+    /* SR localsid behaviours: "mup.<key>", e.g. mup.end.m.gtp4.e (the plain
+       names belong to srv6-mobile and to VPP's SR core). */
+    for (b = 1; b < MUP_B_N; b++)
+  {
+    if (!srv6_mup_behavior_is_localsid (b))
+      continue;
+    snprintf ((char *) fn_names[b], sizeof (fn_names[b]), "SRv6-MUP-%s-plugin",
+	      mup_behavior_name (b));
+    snprintf ((char *) keywords[b], sizeof (keywords[b]), "mup.%s",
+	      srv6_mup_behavior_key (b));
+    rv = sr_localsid_register_function (
+      vm, fn_names[b], keywords[b], (u8 *) mup_behavior_name (b),
+      (u8 *) "see show srv6-mup help / docs/plugin.md",
+      b == MUP_B_END || b == MUP_B_END_DT4 || b == MUP_B_END_DT6 ||
+	  b == MUP_B_END_DT46 || b == MUP_B_END_MAP ?
+	128 :
+	64,
+      &mm->dpo_type[srv6_mup_behavior_family (b)], sr_format,
+      sr_unformat_fns[b], sr_creation, sr_removal);
+    if (rv < 0)
+      return clib_error_return (0, "cannot register SR behavior %s",
+				keywords[b]);
+    mm->sr_fn[b] = rv;
+  }
   return srv6_mup_api_hookup (vm);
 }
 

@@ -85,8 +85,8 @@ typedef struct
   u32 table_id;	    /* table the SID / match prefix is installed in */
   u32 out_table_id; /* table the result is looked up in */
 
-  ip6_address_t source; /* encap source, IPv6 SA prefix or fixed SA */
-  u8 source_len;	/* GTP4: bits of the IPv6 SA before the IPv4 SA */
+  ip6_address_t source;	     /* encap source, IPv6 SA prefix or fixed SA */
+  u8 source_len;	     /* GTP4: bits of the IPv6 SA before the IPv4 SA */
   ip4_address_t ipv4_source; /* End.M.GTP4.E fixed IPv4 SA */
 
   u8 n_segments;
@@ -108,11 +108,11 @@ typedef struct
 {
   mup_sid_t *core; /* cache-line aligned, read by the nodes */
   srv6_mup_args_t args;
-  u32 sr_ls_index;	 /* SR localsid index, ~0 for a headend */
-  u32 fib4_index;	 /* output lookup tables */
+  u32 sr_ls_index; /* SR localsid index, ~0 for a headend */
+  u32 fib4_index;  /* output lookup tables */
   u32 fib6_index;
-  u32 match_fib_index;	 /* headend: where the match prefix lives */
-  mup_map_slot_t *map_slots; /* End.MAP table memory */
+  u32 match_fib_index;	      /* headend: where the match prefix lives */
+  mup_map_slot_t *map_slots;  /* End.MAP table memory */
   mup_map_slot_t *t2st_slots; /* H.M.GTP4.D Type 2 table memory */
 } srv6_mup_sid_t;
 

@@ -24,14 +24,14 @@ foreach_mup_behavior
 		 "error " #e " differs between .api and core");
   foreach_mup_error
 #undef _
-  STATIC_ASSERT (SRV6_MUP_API_F_VPP_ARGS == MUP_F_VPP_ARGS &&
-		   SRV6_MUP_API_F_U_PDU_TYPE == MUP_F_U_PDU_TYPE &&
-		   SRV6_MUP_API_F_UDP4_CSUM == MUP_F_UDP4_CSUM &&
-		   SRV6_MUP_API_F_ALWAYS_SRH == MUP_F_ALWAYS_SRH &&
-		   SRV6_MUP_API_F_FIXED_SRC4 == MUP_F_FIXED_SRC4 &&
-		   SRV6_MUP_API_F_FIXED_SRC6 == MUP_F_FIXED_SRC6 &&
-		   SRV6_MUP_API_F_NO_PSC == MUP_F_NO_PSC,
-		 "flags differ between .api and core");
+    STATIC_ASSERT (SRV6_MUP_API_F_VPP_ARGS == MUP_F_VPP_ARGS &&
+		     SRV6_MUP_API_F_U_PDU_TYPE == MUP_F_U_PDU_TYPE &&
+		     SRV6_MUP_API_F_UDP4_CSUM == MUP_F_UDP4_CSUM &&
+		     SRV6_MUP_API_F_ALWAYS_SRH == MUP_F_ALWAYS_SRH &&
+		     SRV6_MUP_API_F_FIXED_SRC4 == MUP_F_FIXED_SRC4 &&
+		     SRV6_MUP_API_F_FIXED_SRC6 == MUP_F_FIXED_SRC6 &&
+		     SRV6_MUP_API_F_NO_PSC == MUP_F_NO_PSC,
+		   "flags differ between .api and core");
 STATIC_ASSERT (MUP_E_N <= 32, "srv6_mup_counters_details.drops[32]");
 STATIC_ASSERT (MUP_MAX_SEGS == 6, "srv6_mup_params.segments[6]");
 
@@ -139,8 +139,7 @@ send_sid_details (srv6_mup_sid_t *sid, u32 index, int is_localsid,
 {
   fib_prefix_t pfx;
   clib_memset (&pfx, 0, sizeof (pfx));
-  pfx.fp_proto =
-    sid->args.prefix_is_ip6 ? FIB_PROTOCOL_IP6 : FIB_PROTOCOL_IP4;
+  pfx.fp_proto = sid->args.prefix_is_ip6 ? FIB_PROTOCOL_IP6 : FIB_PROTOCOL_IP4;
   pfx.fp_addr = sid->args.prefix;
   pfx.fp_len = sid->args.prefix_len;
   if (is_localsid)
@@ -157,8 +156,7 @@ send_sid_details (srv6_mup_sid_t *sid, u32 index, int is_localsid,
   else
     {
       vl_api_srv6_mup_policy_details_t *rmp;
-      REPLY_MACRO_DETAILS4_END (VL_API_SRV6_MUP_POLICY_DETAILS, rp, context,
-				({
+      REPLY_MACRO_DETAILS4_END (VL_API_SRV6_MUP_POLICY_DETAILS, rp, context, ({
 				  rmp->sid_index = index;
 				  ip_prefix_encode (&pfx, &rmp->prefix);
 				  rmp->table_id = sid->args.table_id;
@@ -171,7 +169,8 @@ static void
 sid_dump (u32 client_index, u32 context, int is_localsid)
 {
   srv6_mup_main_t *mm = &srv6_mup_main;
-  vl_api_registration_t *rp = vl_api_client_index_to_registration (client_index);
+  vl_api_registration_t *rp =
+    vl_api_client_index_to_registration (client_index);
   srv6_mup_sid_t *sid;
   if (!rp)
     return;
@@ -255,15 +254,14 @@ vl_api_srv6_mup_session_dump_t_handler (vl_api_srv6_mup_session_dump_t *mp)
 	  pfx.fp_len = 64;
 	  clib_memcpy (pfx.fp_addr.ip6.as_u8, sl->key, 8);
 	}
-      REPLY_MACRO_DETAILS4_END (VL_API_SRV6_MUP_SESSION_DETAILS, rp, context,
-				({
-				  ip_prefix_encode (&pfx, &rmp->ue);
-				  ip4_address_encode (
-				    (ip4_address_t *) v->gnb, rmp->gnb);
-				  rmp->teid = v->teid;
-				  rmp->qfi = v->qfi;
-				  rmp->rqi = v->rqi;
-				}));
+      REPLY_MACRO_DETAILS4_END (
+	VL_API_SRV6_MUP_SESSION_DETAILS, rp, context, ({
+	  ip_prefix_encode (&pfx, &rmp->ue);
+	  ip4_address_encode ((ip4_address_t *) v->gnb, rmp->gnb);
+	  rmp->teid = v->teid;
+	  rmp->qfi = v->qfi;
+	  rmp->rqi = v->rqi;
+	}));
     }
 }
 
@@ -318,15 +316,13 @@ vl_api_srv6_mup_type2_dump_t_handler (vl_api_srv6_mup_type2_dump_t *mp)
 	  if (sl->used != 1)
 	    continue;
 	  srv6_mup_type2_key_decode (sl->key, &n3, &teid);
-	  REPLY_MACRO_DETAILS4_END (VL_API_SRV6_MUP_TYPE2_DETAILS, rp, context,
-				    ({
-				      rmp->sid_index = si;
-				      ip4_address_encode (&n3, rmp->n3);
-				      rmp->teid = teid;
-				      ip6_address_encode (
-					(ip6_address_t *) sl->val,
-					rmp->segment);
-				    }));
+	  REPLY_MACRO_DETAILS4_END (
+	    VL_API_SRV6_MUP_TYPE2_DETAILS, rp, context, ({
+	      rmp->sid_index = si;
+	      ip4_address_encode (&n3, rmp->n3);
+	      rmp->teid = teid;
+	      ip6_address_encode ((ip6_address_t *) sl->val, rmp->segment);
+	    }));
 	}
     }
 }

@@ -73,8 +73,7 @@ srv6_mup_unformat_args (unformat_input_t *input, srv6_mup_args_t *a)
 			 &a->source, &len) &&
 	       len <= 128)
 	a->source_len = len;
-      else if (unformat (input, "source %U", unformat_ip6_address,
-			 &a->source))
+      else if (unformat (input, "source %U", unformat_ip6_address, &a->source))
 	;
       else if (unformat (input, "source-len %u", &len) && len <= 128)
 	a->source_len = len;
@@ -141,11 +140,10 @@ u8 *
 format_srv6_mup_args_mode (u8 *s, va_list *args)
 {
   u32 flags = va_arg (*args, u32);
-  return format (s, "args %s, u-bit %s",
-		 flags & MUP_F_VPP_ARGS ? "vpp (extra segment)" :
-					  "rfc (last SID)",
-		 flags & MUP_F_U_PDU_TYPE ? "vpp (PSC PDU type)" :
-					    "rfc (0, ignored)");
+  return format (
+    s, "args %s, u-bit %s",
+    flags & MUP_F_VPP_ARGS ? "vpp (extra segment)" : "rfc (last SID)",
+    flags & MUP_F_U_PDU_TYPE ? "vpp (PSC PDU type)" : "rfc (0, ignored)");
 }
 
 u8 *
@@ -171,8 +169,8 @@ format_srv6_mup_sid (u8 *s, va_list *args)
 	s = format (s, " %U", format_ip6_address, &a->segments[i]);
       s = format (s, " args-len %u", a->args_prefix_len);
       if (a->flags & MUP_F_VPP_ARGS)
-	s = format (s, " vpp-args %U", format_ip6_address,
-		    &a->vpp_args_prefix);
+	s =
+	  format (s, " vpp-args %U", format_ip6_address, &a->vpp_args_prefix);
     }
   if (!ip6_address_is_zero (&a->source) || a->source_len)
     s = format (s, "\n%Usource %U/%u", format_white_space, indent + 2,
@@ -355,8 +353,8 @@ srv6_mup_map_command_fn (vlib_main_t *vm, unformat_input_t *input,
   u32 index = ~0;
   int is_add = -1, rv;
   clib_memset (&to, 0, sizeof (to));
-  if (unformat (input, "add sid %u %U %U", &index, unformat_ip6_address,
-		&from, unformat_ip6_address, &to))
+  if (unformat (input, "add sid %u %U %U", &index, unformat_ip6_address, &from,
+		unformat_ip6_address, &to))
     is_add = 1;
   else if (unformat (input, "del sid %u %U", &index, unformat_ip6_address,
 		     &from))
@@ -481,8 +479,8 @@ show_srv6_mup_counters_fn (vlib_main_t *vm, unformat_input_t *input,
 		       c.packets, c.bytes);
       for (e = 1; e < MUP_E_N; e++)
 	{
-	  u64 v = vlib_get_simple_counter (&mm->drop_counters,
-					   si * MUP_E_N + e);
+	  u64 v =
+	    vlib_get_simple_counter (&mm->drop_counters, si * MUP_E_N + e);
 	  if (v)
 	    vlib_cli_output (vm, "  %-24s %llu", mup_error_name (e), v);
 	}

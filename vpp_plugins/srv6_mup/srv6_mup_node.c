@@ -34,10 +34,10 @@ format_srv6_mup_trace (u8 *s, va_list *args)
   static const char *const next_names[] = { "drop", "ip4-lookup",
 					    "ip6-lookup" };
 
-  s = format (s, "srv6-mup: sid %u %s -> %s (%s) len %u -> %u",
-	      t->sid_index, mup_behavior_name (t->behavior),
-	      next_names[t->next < 3 ? t->next : 0],
-	      mup_error_name (t->error), t->len_in, t->len_out);
+  s = format (s, "srv6-mup: sid %u %s -> %s (%s) len %u -> %u", t->sid_index,
+	      mup_behavior_name (t->behavior),
+	      next_names[t->next < 3 ? t->next : 0], mup_error_name (t->error),
+	      t->len_in, t->len_out);
   if (t->error == MUP_E_NONE)
     s = format (s, "\n%U%U", format_white_space, indent + 2, format_hex_bytes,
 		t->data, clib_min ((u32) t->len_out, sizeof (t->data)));
@@ -49,7 +49,8 @@ static vlib_error_desc_t srv6_mup_error_counters[] = {
 #define _(e, n, nm, ds)                                                       \
   [n] = { .name = nm,                                                         \
 	  .desc = ds,                                                         \
-	  .severity = n ? VL_COUNTER_SEVERITY_ERROR : VL_COUNTER_SEVERITY_INFO },
+	  .severity =                                                         \
+	    n ? VL_COUNTER_SEVERITY_ERROR : VL_COUNTER_SEVERITY_INFO },
   foreach_mup_error
 #undef _
 };
@@ -95,8 +96,8 @@ srv6_mup_node_inline (vlib_main_t *vm, vlib_node_runtime_t *node,
       if (dpo_index != last_dpo)
 	{
 	  last_dpo = dpo_index;
-	  last_sidx = is_localsid ? srv6_mup_sid_index_from_sr (dpo_index) :
-				    dpo_index;
+	  last_sidx =
+	    is_localsid ? srv6_mup_sid_index_from_sr (dpo_index) : dpo_index;
 	}
       sidx[i] = last_sidx;
       p->data = vlib_buffer_get_current (b);
@@ -164,9 +165,10 @@ srv6_mup_node_inline (vlib_main_t *vm, vlib_node_runtime_t *node,
 	  /* the core already set TTL / hop limit (decremented for the
 	     endpoint behaviours, 64 for a new encapsulation): the rewrite
 	     nodes must not decrement it again */
-	  b->flags = (b->flags & ~(VNET_BUFFER_F_IS_IP4 | VNET_BUFFER_F_IS_IP6)) |
-		     (is_ip4 ? VNET_BUFFER_F_IS_IP4 : VNET_BUFFER_F_IS_IP6) |
-		     VNET_BUFFER_F_LOCALLY_ORIGINATED;
+	  b->flags =
+	    (b->flags & ~(VNET_BUFFER_F_IS_IP4 | VNET_BUFFER_F_IS_IP6)) |
+	    (is_ip4 ? VNET_BUFFER_F_IS_IP4 : VNET_BUFFER_F_IS_IP6) |
+	    VNET_BUFFER_F_LOCALLY_ORIGINATED;
 	  run_pkts++;
 	  run_bytes += p->len;
 	}
@@ -215,7 +217,7 @@ foreach_srv6_mup_node
 
 #ifndef CLIB_MARCH_VARIANT
 #define _(e, nm, ls)                                                          \
-  VLIB_REGISTER_NODE (srv6_mup_node_##e) = {                                 \
+  VLIB_REGISTER_NODE (srv6_mup_node_##e) = {                                  \
     .name = nm,                                                               \
     .vector_size = sizeof (u32),                                              \
     .format_trace = format_srv6_mup_trace,                                    \
@@ -227,6 +229,6 @@ foreach_srv6_mup_node
 		    [SRV6_MUP_NEXT_IP4_LOOKUP] = "ip4-lookup",                \
 		    [SRV6_MUP_NEXT_IP6_LOOKUP] = "ip6-lookup" },              \
   };
-foreach_srv6_mup_node
+  foreach_srv6_mup_node
 #undef _
 #endif

@@ -16,10 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MUP_PRE_DATA   128
-#define MUP_MAX_SEGS   6  /* segments in a policy, args SID included */
-#define MUP_GTPU_PORT  2152
-#define MUP_ARGS_BITS  40 /* Args.Mob.Session, RFC 9433 section 6.1 */
+#define MUP_PRE_DATA  128
+#define MUP_MAX_SEGS  6 /* segments in a policy, args SID included */
+#define MUP_GTPU_PORT 2152
+#define MUP_ARGS_BITS 40 /* Args.Mob.Session, RFC 9433 section 6.1 */
 
 /*
  * Behaviours.  Identifiers are explicit and append-only: the same numbers
@@ -62,12 +62,12 @@ typedef enum
  */
 #define foreach_mup_error                                                     \
   _ (NONE, 0, "forwarded", "forwarded")                                       \
-  _ (NO_SID, 1, "no_sid", "no SID or policy matches the destination")        \
+  _ (NO_SID, 1, "no_sid", "no SID or policy matches the destination")         \
   _ (TRUNC_IP4, 2, "ip4_truncated", "IPv4 header truncated")                  \
-  _ (BAD_IP4, 3, "ip4_malformed", "IPv4 version, IHL or total length bad")   \
+  _ (BAD_IP4, 3, "ip4_malformed", "IPv4 version, IHL or total length bad")    \
   _ (IP4_FRAGMENT, 4, "ip4_fragment", "IPv4 fragment (not reassembled)")      \
   _ (TRUNC_IP6, 5, "ip6_truncated", "IPv6 header truncated")                  \
-  _ (BAD_IP6, 6, "ip6_malformed", "IPv6 version or payload length bad")      \
+  _ (BAD_IP6, 6, "ip6_malformed", "IPv6 version or payload length bad")       \
   _ (BAD_EXT_CHAIN, 7, "ip6_bad_ext_chain", "IPv6 extension chain bad")       \
   _ (NOT_GTPU, 8, "not_gtpu", "not UDP to port 2152")                         \
   _ (BAD_UDP_LEN, 9, "udp_bad_length", "UDP length inconsistent")             \
@@ -76,23 +76,25 @@ typedef enum
   _ (BAD_GTPU_LEN, 12, "gtpu_bad_length", "GTP-U length exceeds UDP data")    \
   _ (BAD_GTPU_EXT, 13, "gtpu_bad_extension", "GTP-U extension zero/trunc")    \
   _ (UNKNOWN_GTPU_EXT, 14, "gtpu_unknown_ext",                                \
-     "GTP-U comprehension-required extension unknown")                       \
-  _ (BAD_GTPU_TYPE, 15, "gtpu_bad_msg_type", "GTP-U message type unsupported")\
+     "GTP-U comprehension-required extension unknown")                        \
+  _ (BAD_GTPU_TYPE, 15, "gtpu_bad_msg_type",                                  \
+     "GTP-U message type unsupported")                                        \
   _ (NO_SRH, 16, "srh_missing", "behaviour requires an SRH")                  \
   _ (TRUNC_SRH, 17, "srh_truncated", "SRH shorter than announced")            \
   _ (BAD_SRH, 18, "srh_malformed", "SRH type/last entry/length bad")          \
-  _ (BAD_SL, 19, "srh_bad_segments_left", "Segments Left wrong for behaviour")\
+  _ (BAD_SL, 19, "srh_bad_segments_left",                                     \
+     "Segments Left wrong for behaviour")                                     \
   _ (HOP_LIMIT, 20, "hop_limit_exceeded", "hop limit or TTL exhausted")       \
   _ (NO_HEADROOM, 21, "no_headroom", "not enough headroom to encapsulate")    \
   _ (BAD_INNER, 22, "bad_inner", "inner packet is neither IPv4 nor IPv6")     \
-  _ (INNER_AF, 23, "inner_af_mismatch", "inner family not allowed here")     \
+  _ (INNER_AF, 23, "inner_af_mismatch", "inner family not allowed here")      \
   _ (NO_MAPPING, 24, "map_miss", "End.MAP: no mapping for the SID")           \
   _ (RATE_LIMITED, 25, "rate_limited", "End.Limit: over the group rate")      \
   _ (NO_SESSION, 26, "session_miss", "no MUP session for the packet")         \
-  _ (GTPU_CONTROL, 27, "gtpu_control_local",                                 \
-     "GTP-U control message terminated here")                                \
+  _ (GTPU_CONTROL, 27, "gtpu_control_local",                                  \
+     "GTP-U control message terminated here")                                 \
   _ (NOT_SRV6, 28, "not_srv6", "no SRH and no inner packet to decapsulate")   \
-  _ (TOO_BIG, 29, "too_big", "result larger than the buffer")              \
+  _ (TOO_BIG, 29, "too_big", "result larger than the buffer")                 \
   _ (IP6_FRAGMENT, 30, "ip6_fragment", "IPv6 fragment (not reassembled)")
 
 typedef enum
@@ -113,13 +115,13 @@ typedef enum
 } mup_next_t;
 
 /* Flags in mup_sid_t.flags */
-#define MUP_F_VPP_ARGS     (1u << 0) /* VPP: Args in an extra segment */
-#define MUP_F_U_PDU_TYPE   (1u << 1) /* VPP: U bit carries PSC PDU type */
-#define MUP_F_UDP4_CSUM    (1u << 2) /* compute UDP checksum over IPv4 */
-#define MUP_F_ALWAYS_SRH   (1u << 3) /* push an SRH even for one segment */
-#define MUP_F_FIXED_SRC4   (1u << 4) /* End.M.GTP4.E: fixed IPv4 SA */
-#define MUP_F_FIXED_SRC6   (1u << 5) /* End.M.GTP6.E: fixed IPv6 SA */
-#define MUP_F_NO_PSC       (1u << 6) /* never add a PDU Session Container */
+#define MUP_F_VPP_ARGS	 (1u << 0) /* VPP: Args in an extra segment */
+#define MUP_F_U_PDU_TYPE (1u << 1) /* VPP: U bit carries PSC PDU type */
+#define MUP_F_UDP4_CSUM	 (1u << 2) /* compute UDP checksum over IPv4 */
+#define MUP_F_ALWAYS_SRH (1u << 3) /* push an SRH even for one segment */
+#define MUP_F_FIXED_SRC4 (1u << 4) /* End.M.GTP4.E: fixed IPv4 SA */
+#define MUP_F_FIXED_SRC6 (1u << 5) /* End.M.GTP6.E: fixed IPv6 SA */
+#define MUP_F_NO_PSC	 (1u << 6) /* never add a PDU Session Container */
 
 /*
  * Flags in mup_sid_t.fp, derived by mup_sid_init from the parameters so
@@ -128,10 +130,11 @@ typedef enum
 #define MUP_FP_ARGS_BYTES (1u << 0) /* args field starts on an octet */
 #define MUP_FP_SRC_BYTES  (1u << 1) /* IPv4 SA in the IPv6 SA on an octet */
 #define MUP_FP_ARGS_IN_DA (1u << 2) /* args SID is also the pushed DA */
-#define MUP_FP_PLAIN	  (1u << 3) /* RFC defaults: no flag of the
-					 behaviour's fast path set, PDU type
-					 0, inner detect, octet-aligned
-					 fields (a specialised loop) */
+#define MUP_FP_PLAIN                                                          \
+  (1u << 3) /* RFC defaults: no flag of the                                   \
+		 behaviour's fast path set, PDU type                          \
+		 0, inner detect, octet-aligned                               \
+		 fields (a specialised loop) */
 
 /* Inner next header selection for the D behaviours. */
 #define MUP_NH_DETECT 0
@@ -139,7 +142,7 @@ typedef enum
 #define MUP_NH_IP6    41
 
 /* draft-murakami-dmm-user-plane-message-encoding: SRH Tag values */
-#define MUP_TAG_DATA         0x0000
+#define MUP_TAG_DATA	     0x0000
 #define MUP_TAG_END_MARKER   0x0001
 #define MUP_TAG_ERROR_IND    0x0002
 #define MUP_TAG_ECHO_REQUEST 0x0004
@@ -150,15 +153,15 @@ typedef enum
 #define MUP_GTPU_ECHO_REPLY   2
 #define MUP_GTPU_ERROR_IND    26
 #define MUP_GTPU_END_MARKER   254
-#define MUP_GTPU_GPDU         255
+#define MUP_GTPU_GPDU	      255
 
 typedef struct
 {
   uint8_t *data;      /* first byte of the outer IP header */
-  uint16_t len;       /* bytes from data */
+  uint16_t len;	      /* bytes from data */
   uint16_t headroom;  /* writable bytes before data */
   uint16_t tailroom;  /* writable bytes after data+len */
-  uint8_t next;       /* mup_next_t */
+  uint8_t next;	      /* mup_next_t */
   uint8_t error;      /* mup_error_t (MUP_E_NONE when forwarded) */
   uint32_t fib_index; /* table for the lookup next */
   uint32_t sid_index; /* which SID/policy handled it (dispatcher) */
@@ -167,11 +170,11 @@ typedef struct
 /* Type 1 Session Transformed: downlink, at the N6-side PE. */
 typedef struct
 {
-  uint8_t gnb[16];  /* gNB endpoint: IPv4 in the first 4 octets, or IPv6 */
-  uint32_t teid;    /* downlink TEID (host order), never 0 */
-  uint8_t qfi;      /* 0..63 */
-  uint8_t is_ip6;   /* gNB address family */
-  uint8_t rqi;      /* reflective QoS indication */
+  uint8_t gnb[16]; /* gNB endpoint: IPv4 in the first 4 octets, or IPv6 */
+  uint32_t teid;   /* downlink TEID (host order), never 0 */
+  uint8_t qfi;	   /* 0..63 */
+  uint8_t is_ip6;  /* gNB address family */
+  uint8_t rqi;	   /* reflective QoS indication */
   uint8_t pad;
 } mup_t1st_t;
 
@@ -186,8 +189,8 @@ typedef struct
 typedef struct
 {
   uint8_t key[16];
-  uint32_t used;          /* 0 free, 1 used, 2 deleted (tombstone) */
-  volatile uint32_t sel;  /* which copy is live */
+  uint32_t used;	 /* 0 free, 1 used, 2 deleted (tombstone) */
+  volatile uint32_t sel; /* which copy is live */
   mup_t1st_t val[2];
 } mup_sess_slot_t;
 
@@ -220,49 +223,49 @@ typedef struct
 {
   uint64_t tokens_milli; /* tokens scaled by 1000 */
   uint64_t last_ns;
-  uint64_t rate_pps;     /* packets per second */
+  uint64_t rate_pps; /* packets per second */
   uint64_t burst_milli;
 } mup_bucket_t;
 
 typedef struct
 {
-  uint8_t behavior;  /* mup_behavior_t */
-  uint8_t flags;     /* MUP_F_* */
-  uint8_t sid_len;   /* locator+function bits of the SID (args follow) */
-  uint8_t src_len;   /* GTP4: bits of the IPv6 SA before the IPv4 SA */
-  uint8_t dst_len;   /* D behaviours: bits of the args SID before the args */
-  uint8_t nh;        /* MUP_NH_* for the D behaviours */
-  uint8_t pdu_type;  /* PSC PDU type to send (0 DL, 1 UL) */
-  uint8_t nsegs;     /* segments in the pushed SRH (0: no SRH) */
-  uint8_t args_seg;  /* index into SRH segment list (0 = last) for args */
+  uint8_t behavior; /* mup_behavior_t */
+  uint8_t flags;    /* MUP_F_* */
+  uint8_t sid_len;  /* locator+function bits of the SID (args follow) */
+  uint8_t src_len;  /* GTP4: bits of the IPv6 SA before the IPv4 SA */
+  uint8_t dst_len;  /* D behaviours: bits of the args SID before the args */
+  uint8_t nh;	    /* MUP_NH_* for the D behaviours */
+  uint8_t pdu_type; /* PSC PDU type to send (0 DL, 1 UL) */
+  uint8_t nsegs;    /* segments in the pushed SRH (0: no SRH) */
+  uint8_t args_seg; /* index into SRH segment list (0 = last) for args */
   uint8_t limit_group_bits; /* End.Limit: bits of group id after sid_len */
   uint8_t limit_rate_bits;  /* End.Limit: bits of rate after group id */
-  uint8_t fp;          /* MUP_FP_*: layouts the fast paths may assume */
-  uint16_t encap_len;  /* bytes of the precomputed encapsulation */
-  uint8_t args_shift;  /* D/headends: 128 - dst_len - field width */
-  uint8_t src_shift;   /* 128 - src_len - 32: IPv4 SA in the IPv6 SA */
-  uint8_t get_shift;   /* E: 128 - sid_len - field width */
-  uint8_t args_byte;   /* MUP_FP_ARGS_BYTES: octet of the per-packet field
-			  in the args SID (dst_len / 8, E: sid_len / 8) */
-  uint8_t src_byte;    /* MUP_FP_SRC_BYTES: octet of the IPv4 SA in the
-			  IPv6 SA (src_len / 8) */
-  uint8_t args_off;    /* offset of the args SID in the pushed header */
+  uint8_t fp;		    /* MUP_FP_*: layouts the fast paths may assume */
+  uint16_t encap_len;	    /* bytes of the precomputed encapsulation */
+  uint8_t args_shift;	    /* D/headends: 128 - dst_len - field width */
+  uint8_t src_shift;	    /* 128 - src_len - 32: IPv4 SA in the IPv6 SA */
+  uint8_t get_shift;	    /* E: 128 - sid_len - field width */
+  uint8_t args_byte;	    /* MUP_FP_ARGS_BYTES: octet of the per-packet field
+			       in the args SID (dst_len / 8, E: sid_len / 8) */
+  uint8_t src_byte;	    /* MUP_FP_SRC_BYTES: octet of the IPv4 SA in the
+			       IPv6 SA (src_len / 8) */
+  uint8_t args_off;	    /* offset of the args SID in the pushed header */
   /* precomputed 128-bit values, host order {high, low}, the bits that
      are written per packet cleared: OR is all the fast path does */
   uint64_t args_tmpl[2]; /* the args SID */
-  uint64_t src_tmpl[2];  /* the IPv6 SA (H.M.GTP4.D) */
-  uint32_t fib_index;  /* output table */
-  uint32_t src4;       /* fixed IPv4 SA (network order) */
-  uint8_t src6[16];    /* encap source / IPv6 SA prefix / fixed IPv6 SA */
-  uint8_t dst6[16];    /* first segment (IPv6 DA of the encapsulation) */
+  uint64_t src_tmpl[2];	 /* the IPv6 SA (H.M.GTP4.D) */
+  uint32_t fib_index;	 /* output table */
+  uint32_t src4;	 /* fixed IPv4 SA (network order) */
+  uint8_t src6[16];	 /* encap source / IPv6 SA prefix / fixed IPv6 SA */
+  uint8_t dst6[16];	 /* first segment (IPv6 DA of the encapsulation) */
   /* IPv6 header (+ SRH) template; payload length / nh / args patched. */
   uint8_t encap[40 + 8 + 16 * MUP_MAX_SEGS];
-  mup_map_table_t *map;      /* End.MAP */
-  mup_sess_table_t *t1st;    /* H.T1ST */
-  mup_map_table_t *t2st;     /* H.M.GTP4.D: (N3 IPv4, TEID) -> segment */
-  mup_bucket_t *buckets;     /* End.Limit, indexed by group id */
+  mup_map_table_t *map;	  /* End.MAP */
+  mup_sess_table_t *t1st; /* H.T1ST */
+  mup_map_table_t *t2st;  /* H.M.GTP4.D: (N3 IPv4, TEID) -> segment */
+  mup_bucket_t *buckets;  /* End.Limit, indexed by group id */
   uint32_t n_buckets;
-  uint64_t limit_unit_pps;   /* End.Limit: pps per unit of the rate field */
+  uint64_t limit_unit_pps; /* End.Limit: pps per unit of the rate field */
 } mup_sid_t;
 
 /* Counters per SID: packets by error (MUP_E_NONE = forwarded). */
@@ -279,17 +282,17 @@ typedef struct
 {
   uint8_t behavior;
   uint8_t flags;
-  uint8_t sid_len;  /* prefix length of the SID (locator + function) */
+  uint8_t sid_len; /* prefix length of the SID (locator + function) */
   uint8_t src_len;
   uint8_t dst_len;
   uint8_t nh;
   uint8_t pdu_type;
-  uint8_t nsegs;    /* policy segments given in segs[] */
+  uint8_t nsegs; /* policy segments given in segs[] */
   uint32_t fib_index;
   uint8_t src6[16]; /* encap source, IPv6 SA prefix, or fixed IPv6 SA */
   uint8_t src4[4];
   uint8_t segs[MUP_MAX_SEGS][16]; /* policy, first segment first; the last
-                                     one receives the args (RFC reading) */
+				     one receives the args (RFC reading) */
   uint8_t dst_prefix[16]; /* VPP reading: the extra args segment prefix */
   uint8_t limit_group_bits;
   uint8_t limit_rate_bits;

@@ -317,8 +317,7 @@ mup_t2_find (const mup_map_table_t *t, uint32_t da_raw, uint32_t teid_raw)
  * for mup_h_m_gtp4_d_slow, which has the final word.  Same output octets.
  */
 static MUP_ALWAYS_INLINE int
-mup_h_m_gtp4_d_fast (const mup_sid_t *s, mup_pkt_t *p,
-                     int plain)
+mup_h_m_gtp4_d_fast (const mup_sid_t *s, mup_pkt_t *p, int plain)
 {
   /* plain: the SID has MUP_FP_PLAIN, its flags are known here */
   const uint32_t fl = plain ? 0 : s->flags;
@@ -339,7 +338,8 @@ mup_h_m_gtp4_d_fast (const mup_sid_t *s, mup_pkt_t *p,
     return 0;
   wu = mup_ld64 (b + 20);
   ulen = __builtin_bswap16 ((uint16_t) (wu >> 32));
-  if (MUP_UNLIKELY ((uint16_t) (wu >> 16) != __builtin_bswap16 (MUP_GTPU_PORT) ||
+  if (MUP_UNLIKELY ((uint16_t) (wu >> 16) !=
+		      __builtin_bswap16 (MUP_GTPU_PORT) ||
 		    ulen < 8 || 20 + ulen > tot))
     return 0;
   if (MUP_UNLIKELY (!mup_gtpu_fast (b + 28, ulen - 8, &g)))
@@ -411,7 +411,8 @@ mup_h_m_gtp4_d_fast (const mup_sid_t *s, mup_pkt_t *p,
     {
       mup_u128 v = (mup_u128) __builtin_bswap32 (da_raw) << MUP_ARGS_BITS |
 		   ((uint64_t) qb << 32 | __builtin_bswap32 (g.teid_raw));
-      mup_store_args_sid (s, h, mup_u128_of (s->args_tmpl) | v << s->args_shift);
+      mup_store_args_sid (s, h,
+			  mup_u128_of (s->args_tmpl) | v << s->args_shift);
     }
   mup_move (p, (int32_t) inner_off - (int32_t) el, el + inner_len);
   mup_fwd (s, p, MUP_NEXT_IP6);
@@ -471,8 +472,7 @@ mup_end_m_gtp6_d_slow (const mup_sid_t *s, mup_pkt_t *p, int di)
  * packet.  Returns 0 before any write for everything else.
  */
 static MUP_ALWAYS_INLINE int
-mup_end_m_gtp6_d_fast (const mup_sid_t *s, mup_pkt_t *p, int di,
-                       int plain)
+mup_end_m_gtp6_d_fast (const mup_sid_t *s, mup_pkt_t *p, int di, int plain)
 {
   /* plain: the SID has MUP_FP_PLAIN, its flags are known here */
   const uint32_t fl = plain ? 0 : s->flags;
@@ -492,7 +492,8 @@ mup_end_m_gtp6_d_fast (const mup_sid_t *s, mup_pkt_t *p, int di,
     return 0;
   wu = mup_ld64 (b + 40);
   ulen = __builtin_bswap16 ((uint16_t) (wu >> 32));
-  if (MUP_UNLIKELY ((uint16_t) (wu >> 16) != __builtin_bswap16 (MUP_GTPU_PORT) ||
+  if (MUP_UNLIKELY ((uint16_t) (wu >> 16) !=
+		      __builtin_bswap16 (MUP_GTPU_PORT) ||
 		    ulen < 8 || 40 + ulen > end))
     return 0;
   if (MUP_UNLIKELY (!mup_gtpu_fast (b + 48, ulen - 8, &g)))
@@ -540,10 +541,11 @@ mup_end_m_gtp6_d_fast (const mup_sid_t *s, mup_pkt_t *p, int di,
 	}
     }
   else
-    mup_store_args_sid (s, h, mup_u128_of (s->args_tmpl) |
-				(mup_u128) ((uint64_t) qb << 32 |
-					    __builtin_bswap32 (g.teid_raw))
-				  << s->args_shift);
+    mup_store_args_sid (
+      s, h,
+      mup_u128_of (s->args_tmpl) |
+	(mup_u128) ((uint64_t) qb << 32 | __builtin_bswap32 (g.teid_raw))
+	  << s->args_shift);
   mup_move (p, (int32_t) inner_off - (int32_t) el, el + inner_len);
   mup_fwd (s, p, MUP_NEXT_IP6);
   return 1;
@@ -630,10 +632,9 @@ mup_end_m_gtp_e_slow (const mup_sid_t *s, mup_pkt_t *p, int is_ip6)
   inner_len = ip.end - inner_off;
   /* user data: a whole IPv4/IPv6 packet; control messages: IEs only,
      next header 59 (draft-murakami) */
-  if (tag == MUP_TAG_DATA
-	? MUP_UNLIKELY (mup_inner_ok (b + inner_off, inner_len) !=
-			  ip.upper_nh)
-	: MUP_UNLIKELY (ip.upper_nh != 59))
+  if (tag == MUP_TAG_DATA ?
+	MUP_UNLIKELY (mup_inner_ok (b + inner_off, inner_len) != ip.upper_nh) :
+	MUP_UNLIKELY (ip.upper_nh != 59))
     MUP_DROP (p, MUP_E_BAD_INNER);
 
   da = mup_ld128 (b + 24) >> s->get_shift;
@@ -648,8 +649,8 @@ mup_end_m_gtp_e_slow (const mup_sid_t *s, mup_pkt_t *p, int is_ip6)
   qfi = (uint8_t) (args >> 34) & 0x3f;
   r = (uint8_t) (args >> 33) & 1;
   ubit = (uint8_t) (args >> 32) & 1;
-  MUP_CHECK (p, mup_tag_to_gtpu (tag, (uint32_t) args, &type, &teid, &seq,
-				 &with_seq));
+  MUP_CHECK (
+    p, mup_tag_to_gtpu (tag, (uint32_t) args, &type, &teid, &seq, &with_seq));
   pdu_type = (s->flags & MUP_F_U_PDU_TYPE) ? ubit : s->pdu_type;
   with_psc = !(s->flags & MUP_F_NO_PSC) && (qfi || r) &&
 	     (type == MUP_GTPU_GPDU || type == MUP_GTPU_END_MARKER);
@@ -691,7 +692,8 @@ mup_end_m_gtp_e_slow (const mup_sid_t *s, mup_pkt_t *p, int is_ip6)
       memcpy (h + 8, sa6, 16);
       memcpy (h + 24, gnb, 16);
       /* RFC 8200 section 8.1: pseudo-header, UDP, GTP-U, T-PDU */
-      be = mup_csum_le_to_be (mup_csum_add (mup_csum_add (0, sa6, 16), gnb, 16));
+      be =
+	mup_csum_le_to_be (mup_csum_add (mup_csum_add (0, sa6, 16), gnb, 16));
       be += mup_csum_le_to_be (mup_csum_add (0, b + inner_off, inner_len));
       be += ulen + 17 + sport + MUP_GTPU_PORT + ulen;
       be += mup_gtpu_sum (type, teid, seq, with_seq, with_psc, pdu_type, qfi,
@@ -711,9 +713,9 @@ mup_end_m_gtp_e_slow (const mup_sid_t *s, mup_pkt_t *p, int is_ip6)
       mup_wr32 (h + 12, ip4_sa);
       mup_wr32 (h + 16, ip4_da);
       mup_put_csum (h + 10,
-		    (0x4500u | h[1]) + tot + ((uint32_t) (hlim - 1) << 8 | 17) +
-		      (ip4_sa >> 16) + (ip4_sa & 0xffff) + (ip4_da >> 16) +
-		      (ip4_da & 0xffff),
+		    (0x4500u | h[1]) + tot +
+		      ((uint32_t) (hlim - 1) << 8 | 17) + (ip4_sa >> 16) +
+		      (ip4_sa & 0xffff) + (ip4_da >> 16) + (ip4_da & 0xffff),
 		    0);
       if (s->flags & MUP_F_UDP4_CSUM)
 	mup_udp4_set_csum (h, udp, 8 + gl + inner_len);
@@ -756,8 +758,8 @@ mup_end_m_gtp_e_emit (const mup_sid_t *s, mup_pkt_t *p, int is_ip6,
       else if (fp & MUP_FP_SRC_BYTES)
 	sa_raw = mup_ld32 (b + 8 + s->src_byte);
       else
-	sa_raw = __builtin_bswap32 (
-	  (uint32_t) (mup_ld128 (b + 8) >> s->src_shift));
+	sa_raw =
+	  __builtin_bswap32 ((uint32_t) (mup_ld128 (b + 8) >> s->src_shift));
     }
   ulen = 8 + gl + inner_len;
 
@@ -771,8 +773,8 @@ mup_end_m_gtp_e_emit (const mup_sid_t *s, mup_pkt_t *p, int is_ip6,
       uint32_t q;
       pdu_type = (fl & MUP_F_U_PDU_TYPE) ? (qb & 1) : plain ? 0 : s->pdu_type;
       q = (uint32_t) (qb >> 2) | (pdu_type == 0 ? (qb & 2u) << 5 : 0);
-      g1 = 0x0000000185000000ull | (uint64_t) pdu_type << 44 |
-	   (uint64_t) q << 48;
+      g1 =
+	0x0000000185000000ull | (uint64_t) pdu_type << 44 | (uint64_t) q << 48;
     }
   uw = (uint64_t) __builtin_bswap16 ((uint16_t) sport) |
        (uint64_t) __builtin_bswap16 (MUP_GTPU_PORT) << 16 |
@@ -802,8 +804,8 @@ mup_end_m_gtp_e_emit (const mup_sid_t *s, mup_pkt_t *p, int is_ip6,
       mup_st64 (h + 16, sa1);
       mup_st64 (h + 24, d0);
       mup_st64 (h + 32, d1);
-      acc = mup_oc_add (acc, mup_oc_add (mup_oc_add (sa0, sa1),
-					 mup_oc_add (d0, d1)));
+      acc = mup_oc_add (
+	acc, mup_oc_add (mup_oc_add (sa0, sa1), mup_oc_add (d0, d1)));
       acc = mup_oc_add (acc, mup_oc_add (g0, uw + g1));
       /* ~fold with a computed 0 sent as 0xffff, in the representative
 	 1..0xffff of minus the sum: 0x10000 - fold (sum + 1), the + 1
@@ -816,8 +818,8 @@ mup_end_m_gtp_e_emit (const mup_sid_t *s, mup_pkt_t *p, int is_ip6,
     {
       uint32_t tot = out + inner_len;
       uint32_t tos = (__builtin_bswap32 ((uint32_t) w0) >> 20) & 0xff;
-      uint32_t i0 = 0x45 | tos << 8 |
-		    (uint32_t) __builtin_bswap16 ((uint16_t) tot) << 16;
+      uint32_t i0 =
+	0x45 | tos << 8 | (uint32_t) __builtin_bswap16 ((uint16_t) tot) << 16;
       uint32_t i1 = (hlim - 1) | 17 << 8;
       uint16_t c =
 	(uint16_t) ~mup_fold16 ((uint64_t) i0 + i1 + sa_raw + da_raw);
@@ -886,8 +888,7 @@ mup_end_m_gtp_e_mid (const mup_sid_t *s, mup_pkt_t *p, int is_ip6, int plain,
 			       inner_len, sport, qb, teid_raw, da_raw);
 }
 static MUP_ALWAYS_INLINE int
-mup_end_m_gtp_e_fast (const mup_sid_t *s, mup_pkt_t *p, int is_ip6,
-                      int plain)
+mup_end_m_gtp_e_fast (const mup_sid_t *s, mup_pkt_t *p, int is_ip6, int plain)
 {
   /* plain: the SID has MUP_FP_PLAIN, its flags are known here */
   const uint32_t fl = plain ? 0 : s->flags;
@@ -919,8 +920,9 @@ mup_end_m_gtp_e_fast (const mup_sid_t *s, mup_pkt_t *p, int is_ip6,
       x = mup_ld64 (b + 40);
       /* the usual SRH: 2 segments, no TLV (length 4, last entry 1),
 	 routing type 4, Segments Left 1 (GTP6.E) or 0 (GTP4.E), tag 0 */
-      if (MUP_LIKELY ((x & 0xffff00ffffffff00ull) ==
-		      (is_ip6 ? 0x0000000101040400ull : 0x0000000100040400ull)))
+      if (MUP_LIKELY (
+	    (x & 0xffff00ffffffff00ull) ==
+	    (is_ip6 ? 0x0000000101040400ull : 0x0000000100040400ull)))
 	{
 	  if (MUP_UNLIKELY (80 > end))
 	    return 0;
@@ -967,8 +969,9 @@ mup_gtp_dt (const mup_sid_t *s, mup_pkt_t *p, int is_ip6, int af)
   if (in.g.tag != MUP_TAG_DATA)
     MUP_DROP (p, MUP_E_GTPU_CONTROL);
   inner = p->data + in.inner_off;
-  v = mup_inner_ok (inner, in.g.pdu_len) == 4 ? 4 :
-      mup_inner_ok (inner, in.g.pdu_len) == 41 ? 6 : 0;
+  v = mup_inner_ok (inner, in.g.pdu_len) == 4  ? 4 :
+      mup_inner_ok (inner, in.g.pdu_len) == 41 ? 6 :
+						 0;
   if (MUP_UNLIKELY (!v))
     MUP_DROP (p, MUP_E_BAD_INNER);
   if (MUP_UNLIKELY ((af == 4 && v != 4) || (af == 6 && v != 6)))
@@ -1007,9 +1010,9 @@ mup_end_dt (const mup_sid_t *s, mup_pkt_t *p, int af)
   if (MUP_UNLIKELY (ip.sl != 0))
     MUP_DROP (p, MUP_E_BAD_SL);
   nh = ip.upper_nh;
-  if (MUP_UNLIKELY ((nh != 4 && nh != 41) ||
-		    mup_inner_ok (p->data + ip.upper_off,
-				  ip.end - ip.upper_off) != nh))
+  if (MUP_UNLIKELY (
+	(nh != 4 && nh != 41) ||
+	mup_inner_ok (p->data + ip.upper_off, ip.end - ip.upper_off) != nh))
     MUP_DROP (p, MUP_E_BAD_INNER);
   if (MUP_UNLIKELY ((af == 4 && nh != 4) || (af == 6 && nh != 41)))
     MUP_DROP (p, MUP_E_INNER_AF);
@@ -1049,8 +1052,8 @@ mup_end_limit (const mup_sid_t *s, mup_pkt_t *p, uint64_t now_ns)
     MUP_DROP (p, p->len < 40 ? MUP_E_TRUNC_IP6 : MUP_E_BAD_IP6);
   da = mup_ld128 (p->data + 24);
   group = mup_get_bits (da, s->sid_len, s->limit_group_bits);
-  rate = mup_get_bits (da, s->sid_len + s->limit_group_bits,
-		       s->limit_rate_bits);
+  rate =
+    mup_get_bits (da, s->sid_len + s->limit_group_bits, s->limit_rate_bits);
   bk = &s->buckets[group & (s->n_buckets - 1)];
   pps = rate * s->limit_unit_pps;
   if (now_ns > bk->last_ns)
@@ -1187,8 +1190,7 @@ MUP_VEC_FN (mup_vec_end_m_gtp6_d_di, mup_end_m_gtp6_d_x (s, p, 1, plain))
 
 /* One behaviour over a vector: the switch is outside the packet loop. */
 static inline void
-mup_run_inline (const mup_sid_t *s, mup_pkt_t *pk, uint32_t n,
-		uint64_t now_ns)
+mup_run_inline (const mup_sid_t *s, mup_pkt_t *pk, uint32_t n, uint64_t now_ns)
 {
   uint32_t i;
 #define LOOP(stmt)                                                            \

@@ -8,10 +8,10 @@
  */
 #include "mup_behaviors.h"
 
-_Static_assert (MUP_E_N <= 256, "errors must fit mup_pkt_t.error");
-_Static_assert (MUP_B_N <= 256, "behaviours must fit mup_sid_t.behavior");
-_Static_assert (sizeof (((mup_sid_t *) 0)->encap) >= 40 + 8 + 16 * MUP_MAX_SEGS,
-		"encap template must hold IPv6 + SRH of MUP_MAX_SEGS");
+_Static_assert(MUP_E_N <= 256, "errors must fit mup_pkt_t.error");
+_Static_assert(MUP_B_N <= 256, "behaviours must fit mup_sid_t.behavior");
+_Static_assert(sizeof (((mup_sid_t *) 0)->encap) >= 40 + 8 + 16 * MUP_MAX_SEGS,
+	       "encap template must hold IPv6 + SRH of MUP_MAX_SEGS");
 
 static const char *const mup_error_names[] = {
 #define _(e, n, name, desc) [n] = name,
@@ -35,7 +35,7 @@ const char *
 mup_behavior_name (unsigned b)
 {
   return b < MUP_B_N && mup_behavior_names[b] ? mup_behavior_names[b] :
-						  "unknown";
+						"unknown";
 }
 
 void
@@ -125,11 +125,11 @@ build_encap (mup_sid_t *s, const mup_sid_params_t *p, const char **msg)
   memcpy (h + 24, list[0], 16);
   if (srh)
     {
-      h[40] = 0;			   /* next header: per packet */
-      h[41] = (uint8_t) (2 * n);	   /* 8-octet units past the first 8 */
-      h[42] = 4;			   /* routing type: SRH */
-      h[43] = (uint8_t) (n - 1);	   /* Segments Left: S1 is active */
-      h[44] = (uint8_t) (n - 1);	   /* Last Entry */
+      h[40] = 0;		 /* next header: per packet */
+      h[41] = (uint8_t) (2 * n); /* 8-octet units past the first 8 */
+      h[42] = 4;		 /* routing type: SRH */
+      h[43] = (uint8_t) (n - 1); /* Segments Left: S1 is active */
+      h[44] = (uint8_t) (n - 1); /* Last Entry */
       for (i = 0; i < n; i++)
 	memcpy (h + 48 + 16 * i, list[n - 1 - i], 16);
       s->nsegs = (uint8_t) n;
@@ -145,14 +145,15 @@ build_encap (mup_sid_t *s, const mup_sid_params_t *p, const char **msg)
   memcpy (s->dst6, list[0], 16);
   {
     /* the args SID with its per-packet field cleared */
-    unsigned width = (s->behavior == MUP_B_H_M_GTP4_D ||
-		      s->behavior == MUP_B_H_T1ST) ?
-		       32 + MUP_ARGS_BITS :
-		       MUP_ARGS_BITS;
+    unsigned width =
+      (s->behavior == MUP_B_H_M_GTP4_D || s->behavior == MUP_B_H_T1ST) ?
+	32 + MUP_ARGS_BITS :
+	MUP_ARGS_BITS;
     mup_u128 t = mup_ld128 (list[args_idx]);
     if (has_args)
       {
-	mup_u128 m = (((mup_u128) 1 << width) - 1) << (128 - p->dst_len - width);
+	mup_u128 m = (((mup_u128) 1 << width) - 1)
+		     << (128 - p->dst_len - width);
 	t &= ~m;
 	s->args_shift = (uint8_t) (128 - p->dst_len - width);
 	mup_st128 (h + (srh ? 48 + 16 * s->args_seg : 24), t);

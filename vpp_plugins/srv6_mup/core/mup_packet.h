@@ -145,8 +145,8 @@ static inline mup_u128
 mup_put_bits (mup_u128 a, unsigned off, unsigned nbits, uint64_t val)
 {
   unsigned sh = 128 - off - nbits;
-  mup_u128 m = (nbits == 64 ? (mup_u128) ~0ull : (mup_u128) ((1ull << nbits) - 1))
-	       << sh;
+  mup_u128 m =
+    (nbits == 64 ? (mup_u128) ~0ull : (mup_u128) ((1ull << nbits) - 1)) << sh;
   return (a & ~m) | (((mup_u128) val << sh) & m);
 }
 
@@ -157,7 +157,8 @@ mup_put_bits (mup_u128 a, unsigned off, unsigned nbits, uint64_t val)
 static inline uint64_t
 mup_args_pack (uint8_t qfi, uint8_t r, uint8_t u, uint32_t teid)
 {
-  return ((uint64_t) ((qfi & 0x3f) << 2 | (r & 1) << 1 | (u & 1)) << 32) | teid;
+  return ((uint64_t) ((qfi & 0x3f) << 2 | (r & 1) << 1 | (u & 1)) << 32) |
+	 teid;
 }
 
 /* Hash of a 16-octet exact-match key (End.MAP, Type 2 sessions). */
@@ -583,8 +584,8 @@ mup_gtpu_parse (const uint8_t *g, uint32_t avail, mup_gtpu_t *o)
   o->psc_pdu_type = 0;
   o->seq = 0;
   off = 8;
-  if (MUP_LIKELY (g[0] == 0x34 && end >= 16 && g[11] == 0x85 &&
-		  g[12] == 1 && g[15] == 0))
+  if (MUP_LIKELY (g[0] == 0x34 && end >= 16 && g[11] == 0x85 && g[12] == 1 &&
+		  g[15] == 0))
     {
       /* fast path: one 4-octet PDU Session Container, nothing after it */
       o->seq = mup_rd16 (g + 8);
@@ -663,7 +664,7 @@ typedef struct
   uint32_t teid_raw; /* TEID as on the wire */
   uint32_t hdr_len;  /* 8 or 16 */
   uint32_t pdu_len;
-  uint8_t qr;	     /* Args.Mob.Session octet without U: QFI << 2 | RQI << 1 */
+  uint8_t qr; /* Args.Mob.Session octet without U: QFI << 2 | RQI << 1 */
   uint8_t pdu_type;
 } mup_gtpu_fast_t;
 
@@ -783,7 +784,8 @@ mup_gtpu_build (uint8_t *h, uint8_t type, uint32_t teid, uint16_t seq,
 	{
 	  h[12] = 1; /* 4 octets */
 	  h[13] = (uint8_t) (pdu_type << 4);
-	  h[14] = (uint8_t) ((pdu_type == 0 ? (rqi & 1) << 6 : 0) | (qfi & 0x3f));
+	  h[14] =
+	    (uint8_t) ((pdu_type == 0 ? (rqi & 1) << 6 : 0) | (qfi & 0x3f));
 	  h[15] = 0; /* no next extension */
 	  hl = 16;
 	}
@@ -806,12 +808,14 @@ mup_gtpu_sum (uint8_t type, uint32_t teid, uint16_t seq, int with_seq,
       flags |= (with_psc ? 0x04 : 0) | (with_seq ? 0x02 : 0);
       hl = with_psc ? 16 : 12;
     }
-  sum = (flags << 8 | type) + (hl - 8 + payload) + (teid >> 16) + (teid & 0xffff);
+  sum =
+    (flags << 8 | type) + (hl - 8 + payload) + (teid >> 16) + (teid & 0xffff);
   if (hl >= 12)
     sum += (with_seq ? seq : 0) + (with_psc ? 0x85 : 0);
   if (with_psc)
-    sum += (0x0100u | (uint32_t) pdu_type << 4) +
-	   ((uint32_t) ((pdu_type == 0 ? (rqi & 1) << 6 : 0) | (qfi & 0x3f)) << 8);
+    sum +=
+      (0x0100u | (uint32_t) pdu_type << 4) +
+      ((uint32_t) ((pdu_type == 0 ? (rqi & 1) << 6 : 0) | (qfi & 0x3f)) << 8);
   return sum;
 }
 
