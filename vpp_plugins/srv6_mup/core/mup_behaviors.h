@@ -311,6 +311,31 @@ mup_t2_find (const mup_map_table_t *t, uint32_t da_raw, uint32_t teid_raw)
 }
 
 /*
+ * Fast-path front shared by H.M.GTP4.D (IPv4, off 20) and End.M.GTP6.D
+ * (IPv6, off 40): UDP to port 2152 at b + off within the first end octets,
+ * a G-PDU in mup_gtpu_fast's layout, and a whole inner packet of a family
+ * the SID takes.  0: not the common case (the general path decides).
+ */
+static MUP_ALWAYS_INLINE int
+mup_udp_gtpu_fast (const mup_sid_t *s, const uint8_t *b, uint32_t off,
+		   uint32_t end, int plain, mup_gtpu_fast_t *g,
+		   uint32_t *inner_off, uint32_t *inner_len, uint8_t *nh)
+{
+  uint64_t wu = mup_ld64 (b + off);
+  uint32_t ulen = __builtin_bswap16 ((uint16_t) (wu >> 32));
+  if (MUP_UNLIKELY ((uint16_t) (wu >> 16) !=
+		      __builtin_bswap16 (MUP_GTPU_PORT) ||
+		    ulen < 8 || off + ulen > end))
+    return 0;
+  if (MUP_UNLIKELY (!mup_gtpu_fast (b + off + 8, ulen - 8, g)))
+    return 0;
+  *inner_off = off + 8 + g->hdr_len;
+  *inner_len = g->pdu_len;
+  *nh = mup_inner_ok (b + *inner_off, *inner_len);
+  return *nh && (plain || s->nh == MUP_NH_DETECT || s->nh == *nh);
+}
+
+/*
  * H.M.GTP4.D fast path: IPv4 without options, UDP to 2152, a G-PDU in one
  * of the mup_gtpu_fast layouts, a whole inner packet.  Everything is
  * checked before the first write; anything else (and every drop) returns 0
@@ -323,8 +348,8 @@ mup_h_m_gtp4_d_fast (const mup_sid_t *s, mup_pkt_t *p, int plain)
   const uint32_t fl = plain ? 0 : s->flags;
   const uint32_t fp = plain ? MUP_FP_ARGS_BYTES | MUP_FP_SRC_BYTES : s->fp;
   uint8_t *b = p->data, *h;
-  uint32_t len = p->len, tot, ulen, inner_off, inner_len, el, sa_raw, da_raw;
-  uint64_t w0, wu;
+  uint32_t len = p->len, tot, inner_off, inner_len, el, sa_raw, da_raw;
+  uint64_t w0;
   mup_gtpu_fast_t g;
   uint8_t nh, qb;
   if (MUP_UNLIKELY (len < 36))
@@ -336,18 +361,8 @@ mup_h_m_gtp4_d_fast (const mup_sid_t *s, mup_pkt_t *p, int plain)
   tot = __builtin_bswap16 ((uint16_t) (w0 >> 16));
   if (MUP_UNLIKELY (tot > len || b[9] != 17))
     return 0;
-  wu = mup_ld64 (b + 20);
-  ulen = __builtin_bswap16 ((uint16_t) (wu >> 32));
-  if (MUP_UNLIKELY ((uint16_t) (wu >> 16) !=
-		      __builtin_bswap16 (MUP_GTPU_PORT) ||
-		    ulen < 8 || 20 + ulen > tot))
-    return 0;
-  if (MUP_UNLIKELY (!mup_gtpu_fast (b + 28, ulen - 8, &g)))
-    return 0;
-  inner_off = 28 + g.hdr_len;
-  inner_len = g.pdu_len;
-  nh = mup_inner_ok (b + inner_off, inner_len);
-  if (MUP_UNLIKELY (!nh || (!plain && s->nh != MUP_NH_DETECT && s->nh != nh)))
+  if (MUP_UNLIKELY (!mup_udp_gtpu_fast (s, b, 20, tot, plain, &g, &inner_off,
+					&inner_len, &nh)))
     return 0;
   sa_raw = mup_ld32 (b + 12);
   da_raw = mup_ld32 (b + 16);
@@ -478,8 +493,8 @@ mup_end_m_gtp6_d_fast (const mup_sid_t *s, mup_pkt_t *p, int di, int plain)
   const uint32_t fl = plain ? 0 : s->flags;
   const uint32_t fp = plain ? MUP_FP_ARGS_BYTES | MUP_FP_SRC_BYTES : s->fp;
   uint8_t *b = p->data, *h;
-  uint32_t len = p->len, end, ulen, inner_off, inner_len, el;
-  uint64_t w0, wu, sa0 = 0, sa1 = 0, da0 = 0, da1 = 0;
+  uint32_t len = p->len, end, inner_off, inner_len, el;
+  uint64_t w0, sa0 = 0, sa1 = 0, da0 = 0, da1 = 0;
   mup_gtpu_fast_t g;
   uint8_t nh, qb;
   if (MUP_UNLIKELY (len < 56))
@@ -490,18 +505,8 @@ mup_end_m_gtp6_d_fast (const mup_sid_t *s, mup_pkt_t *p, int di, int plain)
   if (MUP_UNLIKELY ((w0 & 0x00ff0000000000f0ull) != 0x0011000000000060ull ||
 		    end > len))
     return 0;
-  wu = mup_ld64 (b + 40);
-  ulen = __builtin_bswap16 ((uint16_t) (wu >> 32));
-  if (MUP_UNLIKELY ((uint16_t) (wu >> 16) !=
-		      __builtin_bswap16 (MUP_GTPU_PORT) ||
-		    ulen < 8 || 40 + ulen > end))
-    return 0;
-  if (MUP_UNLIKELY (!mup_gtpu_fast (b + 48, ulen - 8, &g)))
-    return 0;
-  inner_off = 48 + g.hdr_len;
-  inner_len = g.pdu_len;
-  nh = mup_inner_ok (b + inner_off, inner_len);
-  if (MUP_UNLIKELY (!nh || (!plain && s->nh != MUP_NH_DETECT && s->nh != nh)))
+  if (MUP_UNLIKELY (!mup_udp_gtpu_fast (s, b, 40, end, plain, &g, &inner_off,
+					&inner_len, &nh)))
     return 0;
   el = s->encap_len;
   if (MUP_UNLIKELY (inner_off + p->headroom < el || el + inner_len > 0xffff))
