@@ -168,3 +168,70 @@ def test_tables_created_before_sids():
         ("ip_table_add_del", add(False)),
         ("ip_table_add_del", add(True)),
     ]
+
+
+class _DyingApi:
+    """A vpp_papi client's ``api`` with the srv6_mup plugin whose dumps fail
+    as vpp_papi does when VPP dies (broken pipe) or hangs (read failed)."""
+
+    def __init__(self, exc: Exception):
+        self.exc = exc
+        self.srv6_mup_localsid_add_del = object()
+
+    def __getattr__(self, name: str):
+        if not name.endswith("_dump") and name != "cli_inband":
+            raise AttributeError(name)
+
+        def fail(**kw):
+            raise self.exc
+
+        return fail
+
+
+def _dying_exceptions():
+    from vpp_papi.vpp_papi import VPPIOError
+    from vpp_papi.vpp_transport_socket import VppTransportSocketIOError
+
+    return [
+        VppTransportSocketIOError(1, "Sendall error: BrokenPipeError(32)"),
+        VPPIOError(2, "VPP API client: read failed"),
+        TimeoutError("timed out"),
+    ]
+
+
+@pytest.mark.parametrize("exc", _dying_exceptions(), ids=lambda e: type(e).__name__)
+def test_vpp_dying_during_plugin_dumps_is_unavailable(tmp_path, monkeypatch, exc):
+    """VPP dying or hanging during the plugin's dumps (read_state, counters,
+    the log read) is BackendUnavailable naming the socket, exit 5 from the
+    CLI: not a vpp_papi traceback."""
+    import types
+
+    from mupvpp.cli import main
+    from mupvpp.state import intent_to_dict
+
+    st = tmp_path / "st.json"
+    st.write_text(__import__("json").dumps(intent_to_dict(LAB)))
+    sock = str(tmp_path / "api.sock")
+
+    def disconnect():  # as vpp_papi's on a dead socket
+        raise exc
+
+    def connect(self):
+        self.vpp = types.SimpleNamespace(api=_DyingApi(exc), disconnect=disconnect)
+
+    monkeypatch.setattr(VppBackend, "connect", connect)
+    be = VppBackend(sock, state_path=str(st))
+    with pytest.raises(BackendUnavailable) as ei:
+        be.read_state()
+    want = f"VPP at {sock}: srv6_mup_localsid_dump: {type(exc).__name__}: {exc}"
+    assert str(ei.value) == want
+    with pytest.raises(BackendUnavailable) as ei:
+        be.counters()
+    assert str(ei.value) == want
+    with pytest.raises(BackendUnavailable) as ei:
+        be.cli_text("show logging")
+    assert str(ei.value).startswith(f"VPP at {sock}: cli_inband: ")
+    for what in ("sids", "counters"):
+        with pytest.raises(SystemExit) as ei:
+            main(["--vpp", sock, "--state", str(st), "show", what])
+        assert ei.value.code == 5

@@ -371,6 +371,8 @@ class VppBackend:
         if self.vpp is not None:
             try:
                 self.vpp.disconnect()
+            except OSError:  # VPP died: what it died during is the error
+                pass
             finally:
                 self.vpp = None
 
@@ -385,18 +387,28 @@ class VppBackend:
         self.connect()
         return hasattr(self.vpp.api, name)
 
+    def _send(self, name: str, **kw: Any) -> Any:
+        """Send one message (a dump: its list of replies) as it is, VPP dying
+        or hanging during it (vpp_papi's VppTransportSocketIOError and
+        VPPIOError are OSErrors) raising BackendUnavailable naming the
+        socket; AttributeError if VPP lacks the message."""
+        self.connect()
+        fn = getattr(self.vpp.api, name)
+        try:
+            return fn(**kw)
+        except (TimeoutError, OSError) as e:
+            raise BackendUnavailable(
+                f"VPP at {self.socket}: {name}: {type(e).__name__}: {e}"
+            ) from None
+
     def call(self, name: str, kw: dict[str, Any]) -> Any:
         """Send one message; raise BackendUnsupported if VPP lacks it, and
         RuntimeError if VPP refuses it."""
         self.connect()
-        fn = getattr(self.vpp.api, name, None)
-        if fn is None:
+        if not hasattr(self.vpp.api, name):
             plugin = "srv6mobile_plugin.so" if "mobile" in name else "its SRv6 support"
             raise BackendUnsupported(f"VPP has no API message {name!r} (load {plugin})")
-        try:
-            r = fn(**kw)
-        except (TimeoutError, OSError) as e:
-            raise BackendUnavailable(f"VPP at {self.socket}: {name}: {e}") from None
+        r = self._send(name, **kw)
         if name == "cli_inband":
             reply = (r.reply or "").strip()
             if r.retval != 0 or reply:
@@ -408,10 +420,9 @@ class VppBackend:
 
     def cli(self, cmd: str) -> str:
         self.connect()
-        fn = getattr(self.vpp.api, "cli_inband", None)
-        if fn is None:
+        if not hasattr(self.vpp.api, "cli_inband"):
             raise BackendUnsupported("VPP has no API message 'cli_inband'")
-        return fn(cmd=cmd).reply
+        return self._send("cli_inband", cmd=cmd).reply
 
     # -- the protocol
 
@@ -435,9 +446,9 @@ class VppBackend:
         if intent is None:
             return {}
         seen: dict[tuple[str, str], int] = {}
-        for d in self.vpp.api.srv6_mup_localsid_dump():
+        for d in self._send("srv6_mup_localsid_dump"):
             seen[("l", str(d.prefix))] = d.sid_index
-        for d in self.vpp.api.srv6_mup_policy_dump():
+        for d in self._send("srv6_mup_policy_dump"):
             seen[("h", str(d.prefix))] = d.sid_index
         out = {}
         for s in intent.sids:
@@ -450,8 +461,8 @@ class VppBackend:
         """The saved intent less what the plugin no longer has (a VPP that
         restarted has nothing: the next plan installs it all again)."""
         idx = self._mup_indexes(intent)
-        t1 = {str(d.ue) for d in self.vpp.api.srv6_mup_session_dump()}
-        t2 = {(str(d.n3), d.teid) for d in self.vpp.api.srv6_mup_type2_dump()}
+        t1 = {str(d.ue) for d in self._send("srv6_mup_session_dump")}
+        t2 = {(str(d.n3), d.teid) for d in self._send("srv6_mup_type2_dump")}
         return dataclasses.replace(
             intent,
             sids=tuple(s for s in intent.sids if s.name in idx),
@@ -625,7 +636,7 @@ class VppBackend:
     def cli_text(self, cmd: str) -> str:
         """cli_inband's reply, whatever it says."""
         self.connect()
-        return self.vpp.api.cli_inband(cmd=cmd).reply or ""
+        return self._send("cli_inband", cmd=cmd).reply or ""
 
     def _undo(self, done: list[Call | None]) -> None:
         for inv in reversed(done):
@@ -656,7 +667,7 @@ class VppBackend:
         names = {v: k for k, v in self._mup_indexes(intent).items()}
         out = {}
         for si, name in sorted(names.items()):
-            for d in self.vpp.api.srv6_mup_counters_dump(sid_index=si):
+            for d in self._send("srv6_mup_counters_dump", sid_index=si):
                 c = {"forwarded": d.forwarded_packets} if d.forwarded_packets else {}
                 for i in range(1, min(d.n_errors, len(ERROR_NAMES))):
                     if d.drops[i]:
