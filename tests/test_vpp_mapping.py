@@ -235,3 +235,21 @@ def test_vpp_dying_during_plugin_dumps_is_unavailable(tmp_path, monkeypatch, exc
         with pytest.raises(SystemExit) as ei:
             main(["--vpp", sock, "--state", str(st), "show", what])
         assert ei.value.code == 5
+
+
+def test_empty_api_dir_says_so(tmp_path, capsys):
+    """--api-dir with no definitions in it: said, not vpp_papi's empty
+    'VPPRuntimeError: '."""
+    from mupvpp.cli import main
+
+    sock = tmp_path / "api.sock"
+    sock.touch()
+    empty = tmp_path / "api"
+    empty.mkdir()
+    with pytest.raises(SystemExit) as ei:
+        main(["--vpp", str(sock), "--api-dir", str(empty), "show", "counters"])
+    assert ei.value.code == 5
+    assert capsys.readouterr().err == (
+        f"mupvpp: error: --api-dir {empty}: no *.api.json files found there "
+        "(searched recursively)\n"
+    )

@@ -347,6 +347,11 @@ class VppBackend:
         try:
             if self.api_dir:
                 files = sorted(str(p) for p in Path(self.api_dir).rglob("*.api.json"))
+                if not files:
+                    raise BackendUnavailable(
+                        f"--api-dir {self.api_dir}: no *.api.json files found "
+                        "there (searched recursively)"
+                    )
                 client = VPPApiClient(
                     apifiles=files,
                     use_socket=True,
@@ -361,11 +366,30 @@ class VppBackend:
                     bootstrapapi=True,
                 )
             client.connect("mupvpp")
+        except BackendUnavailable:
+            raise
         except Exception as e:  # vpp_papi raises many types; all mean the same
             raise BackendUnavailable(
                 f"cannot connect to VPP at {self.socket}: {type(e).__name__}: {e}"
             ) from None
         self.vpp = client
+        if self.api_dir:
+            self._check_api_dir()
+
+    def _check_api_dir(self) -> None:
+        """VPP runs the srv6_mup plugin (its message table says so) but the
+        --api-dir definitions lack it: everything would silently take the
+        upstream-API path."""
+        table = getattr(getattr(self.vpp, "transport", None), "message_table", {})
+        if hasattr(self.vpp.api, mup_api.PROBE):
+            return
+        if any(k.startswith("srv6_mup_") for k in table):
+            self.close()
+            raise BackendUnavailable(
+                f"--api-dir {self.api_dir} lacks srv6_mup.api.json, but VPP at "
+                f"{self.socket} runs the srv6_mup plugin: add it (from the "
+                "plugin build: build/plugin/srv6_mup/) or leave out --api-dir"
+            )
 
     def close(self) -> None:
         if self.vpp is not None:

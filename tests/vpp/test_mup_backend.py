@@ -250,3 +250,24 @@ def test_session_table_reuses_deleted_slots(vpp):
         assert write_type1(vpp.client, b, is_add=False) == [0] * 4000
     finally:
         vpp.cli_ok("srv6-mup policy del match 10.64.0.0/10")
+
+
+def test_api_dir_without_the_plugins_definitions(vpp, api_dir, tmp_path, capsys):
+    """--api-dir lacking srv6_mup.api.json against a VPP running the plugin
+    (its message table has srv6_mup_*): said, exit 5, instead of silently
+    taking the upstream-API path."""
+    from mupvpp.cli import main
+
+    (Path(api_dir) / "srv6_mup.api.json").unlink()
+    st = tmp_path / "st.json"
+    with pytest.raises(SystemExit) as ei:
+        main(["--vpp", str(vpp.api_sock), "--state", str(st), "--api-dir", api_dir,
+              "apply", "--yes", str(LAB)])  # fmt: skip
+    assert ei.value.code == 5
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"mupvpp: error: --api-dir {api_dir} lacks srv6_mup.api.json, but VPP at "
+        f"{vpp.api_sock} runs the srv6_mup plugin: add it (from the plugin "
+        "build: build/plugin/srv6_mup/) or leave out --api-dir"
+    )
+    assert dumps(vpp.api) == (0, 0, set(), set())
+    assert not st.exists()
