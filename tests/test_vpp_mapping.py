@@ -253,3 +253,25 @@ def test_empty_api_dir_says_so(tmp_path, capsys):
         f"mupvpp: error: --api-dir {empty}: no *.api.json files found there "
         "(searched recursively)\n"
     )
+
+
+def test_mup_reason_skips_throttled_lines(monkeypatch):
+    """VPP's log, throttled, ends with '--- message(s) throttled ---': the
+    reason is the newest real srv6-mup line."""
+    log = (
+        "2026/12/04 07:00:00:001 warn       srv6-mup       "
+        "session 10.10.1.0/32: session table full\n"
+        "2026/12/04 07:00:00:002 warn       srv6-mup       "
+        "session 10.10.1.1/32: no policy matches\n"
+        "2026/12/04 07:00:00:003 warn       srv6-mup       "
+        "--- message(s) throttled ---\n"
+        "2026/12/04 07:00:00:004 notice     dhcp/client    "
+        "something else\n"
+    )
+    be = VppBackend("/nonexistent.sock")
+    monkeypatch.setattr(be, "cli_text", lambda cmd: log)
+    assert be._mup_reason() == " (session 10.10.1.1/32: no policy matches)"
+    monkeypatch.setattr(
+        be, "cli_text", lambda cmd: log.split("\n", 2)[2]
+    )  # only the marker left
+    assert be._mup_reason() == ""

@@ -646,16 +646,19 @@ class VppBackend:
 
     def _mup_reason(self) -> str:
         """The plugin logs why it refused an add (the API reply has only
-        retval): the newest srv6-mup line of VPP's log."""
+        retval): the newest srv6-mup line of VPP's log, skipping VPP's
+        '--- message(s) throttled ---' markers."""
         try:
-            lines = [
-                ln
-                for ln in self.cli_text("show logging").splitlines()
-                if "srv6-mup" in ln
-            ]
+            text = self.cli_text("show logging")
         except Exception:  # the log is a courtesy; the failure stands
             return ""
-        return f" ({lines[-1].split('srv6-mup', 1)[-1].strip(' :]')})" if lines else ""
+        reasons = [
+            ln.split("srv6-mup", 1)[-1].strip(" :]")
+            for ln in text.splitlines()
+            if "srv6-mup" in ln
+        ]
+        reasons = [r for r in reasons if r and "message(s) throttled" not in r]
+        return f" ({reasons[-1]})" if reasons else ""
 
     def cli_text(self, cmd: str) -> str:
         """cli_inband's reply, whatever it says."""
