@@ -275,3 +275,25 @@ def test_mup_reason_skips_throttled_lines(monkeypatch):
         be, "cli_text", lambda cmd: log.split("\n", 2)[2]
     )  # only the marker left
     assert be._mup_reason() == ""
+
+
+def test_state_checked_writable_before_apply(tmp_path, monkeypatch):
+    """VppBackend.apply refuses (InputError, exit 7) a state file it could
+    not write before it touches VPP."""
+    from mupvpp.errors import InputError
+
+    def connect(self):  # apply must not get as far as VPP
+        raise AssertionError("connected")
+
+    monkeypatch.setattr(VppBackend, "connect", connect)
+    for st, why in [
+        (
+            tmp_path / "nodir" / "st.json",
+            f"directory {tmp_path / 'nodir'} does not exist",
+        ),
+        (tmp_path, "it is a directory"),
+    ]:
+        with pytest.raises(InputError) as ei:
+            VppBackend("/x.sock", state_path=str(st)).apply([], LAB)
+        assert str(ei.value) == f"--state {st}: cannot write the state file: {why}"
+        assert ei.value.exit_code == 7

@@ -459,7 +459,13 @@ class VppBackend:
         if self.state_path is None or not self.state_path.exists():
             return None
         try:
-            return intent_from_dict(json.loads(self.state_path.read_text()))
+            text = self.state_path.read_text()
+        except OSError as e:
+            raise InputError(
+                f"state file {self.state_path}: cannot read: {e.strerror or e}"
+            ) from None
+        try:
+            return intent_from_dict(json.loads(text))
         except (ValueError, TypeError, KeyError, AttributeError) as e:
             raise InputError(
                 f"{self.state_path}: not a mupvpp state file: {e}"
@@ -520,7 +526,32 @@ class VppBackend:
             source=intent.source,
         )
 
+    def _check_state_writable(self) -> None:
+        """InputError unless the state file can be written: checked before
+        VPP is changed, not found out when saving after it was."""
+        p = self.state_path
+        if p is None:
+            return
+
+        def bad(why: str) -> InputError:
+            return InputError(f"--state {p}: cannot write the state file: {why}")
+
+        if p.is_dir():
+            raise bad("it is a directory")
+        if not p.parent.is_dir():
+            raise bad(f"directory {p.parent} does not exist")
+        tmp = p.with_suffix(".tmp")  # what _save writes, then renames
+        existed = tmp.exists()
+        try:
+            with open(tmp, "ab"):
+                pass
+        except OSError as e:
+            raise bad(e.strerror or str(e)) from None
+        if not existed:
+            tmp.unlink(missing_ok=True)
+
     def apply(self, ops: list[Op], desired: Intent) -> None:
+        self._check_state_writable()
         current = self.read_state() or Intent(node=desired.node)
         if self.has_mup:
             return self._apply_mup(ops, desired, current)

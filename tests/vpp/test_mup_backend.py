@@ -271,3 +271,34 @@ def test_api_dir_without_the_plugins_definitions(vpp, api_dir, tmp_path, capsys)
     )
     assert dumps(vpp.api) == (0, 0, set(), set())
     assert not st.exists()
+
+
+def test_state_path_not_writable_changes_nothing(vpp, api_dir, tmp_path, capsys):
+    """--state in a directory that does not exist: exit 7 before VPP is
+    touched (before, VPP was changed and saving it was a traceback); --state
+    naming a directory: exit 7 for show as well."""
+    from mupvpp.cli import main
+
+    args = ["--vpp", str(vpp.api_sock), "--api-dir", api_dir]
+    st = tmp_path / "nodir" / "st.json"
+    with pytest.raises(SystemExit) as ei:
+        main([*args, "--state", str(st), "apply", "--yes", str(LAB)])
+    assert ei.value.code == 7
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"mupvpp: error: --state {st}: cannot write the state file: "
+        f"directory {st.parent} does not exist"
+    )
+    assert dumps(vpp.api) == (0, 0, set(), set())
+    with pytest.raises(SystemExit) as ei:
+        main([*args, "--state", str(tmp_path), "apply", "--yes", str(LAB)])
+    assert ei.value.code == 7
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"mupvpp: error: state file {tmp_path}: cannot read: Is a directory"
+    )
+    assert dumps(vpp.api) == (0, 0, set(), set())
+    with pytest.raises(SystemExit) as ei:
+        main([*args, "--state", str(tmp_path), "show", "sids"])
+    assert ei.value.code == 7
+    assert capsys.readouterr().err == (
+        f"mupvpp: error: state file {tmp_path}: cannot read: Is a directory\n"
+    )
