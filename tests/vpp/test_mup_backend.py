@@ -302,3 +302,36 @@ def test_state_path_not_writable_changes_nothing(vpp, api_dir, tmp_path, capsys)
     assert capsys.readouterr().err == (
         f"mupvpp: error: state file {tmp_path}: cannot read: Is a directory\n"
     )
+
+
+def test_session_table_holds_slots_less_one(vpp, api_dir, tmp_path):
+    """The test VPP's 4,096-slot table takes 4,095 sessions (open addressing
+    keeps one slot free); the next is refused, and the reason says so."""
+    import ipaddress
+
+    from mupvpp.backends.pipe import write_type1
+    from mupvpp.model import Type1Session
+
+    vpp.cli_ok(
+        "srv6-mup policy add match 10.64.0.0/10 behavior h.t1st "
+        "source fc00:0:ff::1 segment fc00:0:4e::/48"
+    )
+    base = int(ipaddress.IPv4Address("10.64.0.0"))
+    gnb = ipaddress.IPv4Address("192.0.2.10")
+    ues = [
+        Type1Session(ipaddress.IPv4Network(base + i), gnb, i + 1, 1)
+        for i in range(4096)
+    ]
+    try:
+        assert write_type1(vpp.client, ues[:4095]) == [0] * 4095
+        (rv,) = write_type1(vpp.client, ues[4095:])
+        assert rv != 0
+        be = backend(vpp, api_dir, tmp_path)
+        with be:
+            assert be._mup_reason() == (
+                " (session table full (4096 slots, 4095 usable; startup config "
+                "srv6-mup { sessions N }))"
+            )
+    finally:
+        write_type1(vpp.client, ues[:4095], is_add=False)
+        vpp.cli_ok("srv6-mup policy del match 10.64.0.0/10")

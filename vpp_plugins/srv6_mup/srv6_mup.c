@@ -725,9 +725,9 @@ srv6_mup_session_add_del (int is_add, const ip46_address_t *ue, u8 ue_is_ip6,
   rv = mup_sess_set (&mm->t1st, key, v);
   if (rv == -1)
     return set_error (VNET_API_ERROR_TABLE_TOO_BIG,
-		      "session table full (%u slots; startup config "
-		      "srv6-mup { sessions N })",
-		      mm->t1st_size);
+		      "session table full (%u slots, %u usable; startup "
+		      "config srv6-mup { sessions N })",
+		      mm->t1st_size, mm->t1st_size - 1);
   if (rv < 0)
     return set_error (VNET_API_ERROR_INVALID_VALUE, "session rejected");
   *replaced = rv == 1;
