@@ -450,7 +450,7 @@ def read_sessions(path: str) -> list[Type1Session]:
     header ue_prefix,gnb,teid[,qfi][,rqi],headend."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # Excel starts CSV with a BOM
     except OSError as e:
         raise InputError(f"{path}: {e.strerror}") from None
     except UnicodeDecodeError as e:
@@ -478,6 +478,13 @@ def read_sessions(path: str) -> list[Type1Session]:
     for i, r in enumerate(reader, 2):
         if None in r:
             problems.append(f"{path}:{i}: more columns than the header names")
+            continue
+        short = [k for k in reader.fieldnames if r[k] is None]
+        if short:
+            problems.append(
+                f"{path}:{i}: fewer columns than the header names: "
+                f"missing {', '.join(short)}"
+            )
             continue
         try:
             t = _mk_session(

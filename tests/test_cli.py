@@ -234,6 +234,36 @@ def test_session_load_csv_reports_every_bad_row(applied, capsys, tmp_path):
     assert lines[3] == f"{f}:6: session 10.10.2.4/32 repeats line 5"
 
 
+def test_session_load_csv_with_bom(applied, capsys, tmp_path):
+    """Excel writes CSV UTF-8 with a byte order mark: accepted."""
+    f = tmp_path / "s.csv"
+    f.write_bytes(
+        b"\xef\xbb\xbfue_prefix,gnb,teid,qfi,headend\r\n"
+        b"10.10.2.1/32,192.0.2.10,0x77,1,downlink\r\n"
+    )
+    code, out, err = run_main(
+        capsys, "--state", str(applied), "session", "load", str(f)
+    )
+    assert (code, err) == (0, "")
+    assert "10.10.2.1/32" in out
+
+
+def test_session_load_csv_short_row(applied, capsys, tmp_path):
+    """A row with fewer columns than the header: FILE:LINE and which."""
+    f = tmp_path / "s.csv"
+    f.write_text(
+        "ue_prefix,gnb,teid,qfi,headend\n"
+        "10.10.2.1/32,192.0.2.10,7,1,downlink\n"
+        "10.10.2.2/32,192.0.2.10,8\n"
+    )
+    code, _, err = run_main(capsys, "--state", str(applied), "session", "load", str(f))
+    assert code == 7
+    assert err == (
+        f"mupvpp: error: {f}:3: fewer columns than the header names: "
+        "missing qfi, headend\n"
+    )
+
+
 def test_session_load_csv_bad_header(applied, capsys, tmp_path):
     f = tmp_path / "s.csv"
     f.write_text("ue_prefix;gnb;teid;headend\n10.10.2.1/32;192.0.2.10;1;downlink\n")
