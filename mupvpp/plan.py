@@ -50,6 +50,9 @@ class Op:
     key: str
     obj: Any = None
     old: Any = None
+    # a session whose headend SID is replaced in the same plan: the SID's
+    # session table goes with it, so install again; do not remove first
+    reinstall: bool = False
 
 
 def key_of(kind: str, obj: Any) -> str:
@@ -112,6 +115,7 @@ def plan(desired: Intent, current: Intent | None) -> list[Op]:
         for k, o in want["policy"].items()
         if k in have["policy"] and not same(o, have["policy"][k])
     }
+    replaced_sids: set[str] = set()
     for kind in _NEW_ORDER:
         for k, o in want[kind].items():
             if k not in have[kind]:
@@ -122,8 +126,11 @@ def plan(desired: Intent, current: Intent | None) -> list[Op]:
                 changed = True
             if node_dp and kind in ("policy", "sid"):
                 changed = True
-            if changed:
-                ops.append(Op("replace", kind, k, o, old))
+            again = kind in ("type1", "type2") and old.headend in replaced_sids
+            if changed or again:
+                ops.append(Op("replace", kind, k, o, old, reinstall=again))
+                if kind == "sid":
+                    replaced_sids.add(k)
     for kind in _NEW_ORDER:
         for k, o in want[kind].items():
             if k not in have[kind]:
@@ -257,7 +264,9 @@ def format_plan(ops: list[Op]) -> str:
         return "No changes: the data plane matches the intent."
     lines = []
     for op in ops:
-        if op.action == "replace":
+        if op.action == "replace" and op.reinstall and same(op.old, op.obj):
+            body = f"installed again: headend {op.obj.headend} is replaced"
+        elif op.action == "replace":
             body = _changes(op.old, op.obj)
         else:
             body = describe(op.kind, op.obj if op.obj is not None else op.old)
@@ -279,6 +288,7 @@ def ops_to_json(ops: list[Op]) -> list[dict]:
             "key": op.key,
             "obj": obj_to_dict(op.kind, op.obj),
             "old": obj_to_dict(op.kind, op.old),
+            "reinstall": op.reinstall,
         }
         for op in ops
     ]

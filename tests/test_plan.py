@@ -170,6 +170,7 @@ def test_ops_to_json():
             "line": 31,
         },
         "old": None,
+        "reinstall": False,
     }
     assert js[-1]["obj"]["teid"] == 0x10000
     assert format_plan([]) == "No changes: the data plane matches the intent."
@@ -245,14 +246,19 @@ def test_plan_is_idempotent(desired, current):
 
 def test_node_compat_change_replaces_every_policy_and_sid():
     """Backends compile node settings into policies and SIDs: a change of
-    compat.args re-issues them all (sessions stay)."""
+    compat.args re-issues them all, and the sessions of the replaced
+    headends are installed again (a SID's session table goes with it)."""
     vpp_args = dataclasses.replace(
         LAB.node, compat=dataclasses.replace(LAB.node.compat, args="vpp")
     )
     ops = plan(dataclasses.replace(LAB, node=vpp_args), LAB)
     assert acts(ops)[0] == ("replace", "node", "node")
-    assert [op.kind for op in ops[1:]] == ["policy"] * 3 + ["sid"] * 12
+    assert [op.kind for op in ops[1:]] == (
+        ["policy"] * 3 + ["sid"] * 12 + ["type1"] * 2 + ["type2"]
+    )
     assert all(op.action == "replace" for op in ops)
+    assert [op.reinstall for op in ops[-3:]] == [True] * 3
+    assert not any(op.reinstall for op in ops[:-3])
     text = format_plan(ops)
     assert text.splitlines()[0] == (
         "~ node node (compat args rfc u_bit rfc -> args vpp u_bit rfc)"
@@ -289,3 +295,43 @@ def test_large_plan_keeps_base_order():
         ("del", "type1", "10.10.0.2/32"),
     ]
     assert [op.obj for op in ops[2:]] == list(many)
+
+
+def test_replaced_headend_reinstalls_its_sessions():
+    """An H.M.GTP4.D whose source prefix changes is replaced: its Type 2
+    session is installed again (not removed first: it went with the SID),
+    and a rollback of the SID brings the session back too; Type 1
+    sessions of other headends are untouched."""
+    from mupvpp.backends import mup_api
+
+    sids = tuple(
+        dataclasses.replace(s, source_prefix=ipaddress.ip_network("fc00:0:a5::/64"))
+        if s.name == "uplink-gtp4"
+        else s
+        for s in LAB.sids
+    )
+    new = dataclasses.replace(LAB, sids=sids)
+    ops = plan(new, LAB)
+    assert acts(ops) == [
+        ("replace", "sid", "uplink-gtp4"),
+        ("replace", "type2", "192.0.2.100 teid 0x10000"),
+    ]
+    assert ops[1].reinstall and ops[1].old == ops[1].obj
+    assert format_plan(ops).splitlines()[1] == (
+        "~ type2 192.0.2.100 teid 0x10000 "
+        "(installed again: headend uplink-gtp4 is replaced)"
+    )
+    assert ops_to_json(ops)[1]["reinstall"] is True
+    # through the plugin API: the SID goes and comes back; the session is
+    # only added (no delete of what is gone), and undoing the SID's removal
+    # re-adds its session
+    (gone, back), (add, _) = mup_api.op_steps(ops[0], new, LAB)
+    assert gone[0] == "srv6_mup_policy_add_del" and not gone[1]["is_add"]
+    assert [c[0] for c in back] == [
+        "srv6_mup_policy_add_del",
+        "srv6_mup_type2_add_del",
+    ]
+    ((call, undo),) = mup_api.op_steps(ops[1], new, LAB)
+    assert call[0] == "srv6_mup_type2_add_del" and call[1]["is_add"]
+    assert undo == [mup_api.type2_call(ops[1].obj, True)]
+    assert plan(new, apply_ops(LAB, ops)) == []

@@ -180,7 +180,7 @@ def op_steps(op: Op, desired: Intent, current: Intent) -> list[tuple[Call, list[
         return [(type1_call(op.obj, False), [undo])]
     if op.kind == "type2":
         steps = []
-        if op.old is not None:
+        if op.old is not None and not op.reinstall:  # reinstall: went with its SID
             steps.append((type2_call(op.old, True), [type2_call(op.old, False)]))
         if op.obj is not None:
             steps.append((type2_call(op.obj, False), [type2_call(op.obj, True)]))
@@ -188,7 +188,12 @@ def op_steps(op: Op, desired: Intent, current: Intent) -> list[tuple[Call, list[
     steps: list[tuple[Call, list[Call]]] = []
     if op.old is not None:  # a del, or the first half of a replace
         (gone,) = sid_calls(op.old, current, True)
-        steps.append((gone, sid_calls(op.old, current, False)))
+        # undoing it brings back the SID, its map and its Type 2 sessions
+        # (an H.M.GTP4.D's Type 2 table goes with it)
+        back = sid_calls(op.old, current, False) + [
+            type2_call(t, False) for t in current.type2 if t.headend == op.old.name
+        ]
+        steps.append((gone, back))
     if op.obj is not None:
         own, *maps = sid_calls(op.obj, desired, False)
         steps.append((own, sid_calls(op.obj, desired, True)))

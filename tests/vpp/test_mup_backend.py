@@ -335,3 +335,49 @@ def test_session_table_holds_slots_less_one(vpp, api_dir, tmp_path):
     finally:
         write_type1(vpp.client, ues[:4095], is_add=False)
         vpp.cli_ok("srv6-mup policy del match 10.64.0.0/10")
+
+
+def test_replaced_headend_keeps_its_type2_session(vpp, api_dir, tmp_path):
+    """Replacing the H.M.GTP4.D (a new source prefix) removes its Type 2
+    table in the plugin: the plan installs the session again.  An apply
+    that replaces it and then fails is rolled back with the session back
+    in place (before, both left VPP without it)."""
+    import ipaddress
+
+    lab = load_intent(LAB)
+    moved = dataclasses.replace(
+        lab,
+        sids=tuple(
+            dataclasses.replace(s, source_prefix=ipaddress.ip_network("fc00:0:a5::/64"))
+            if s.name == "uplink-gtp4"
+            else s
+            for s in lab.sids
+        ),
+    )
+    t2 = {("192.0.2.100", 0x10000, "fc00:0:d4::1")}
+    with backend(vpp, api_dir, tmp_path) as be:
+        be.apply(plan(lab, be.read_state()), lab)
+        assert dumps(vpp.api)[3] == t2
+        be.apply(plan(moved, be.read_state()), moved)
+        assert dumps(vpp.api)[3] == t2
+        assert plan(moved, be.read_state()) == []
+        # back to lab.yaml, plus a SID VPP refuses (its prefix is taken by
+        # a localsid made outside mupvpp): the replace is undone
+        extra = dataclasses.replace(
+            next(s for s in lab.sids if s.name == "end"),
+            name="taken",
+            prefix=ipaddress.ip_network("fc00:0:99::/64"),
+        )
+        bad = dataclasses.replace(lab, sids=lab.sids + (extra,))
+        before = dumps(vpp.api)
+        vpp.cli_ok("sr localsid prefix fc00:0:99::/64 behavior end")
+        try:
+            with pytest.raises(ApplyError) as ei:
+                be.apply(plan(bad, be.read_state()), bad)
+            assert str(ei.value).startswith("add sid taken failed at ")
+            assert dumps(vpp.api) == before
+        finally:
+            vpp.cli_ok("sr localsid del prefix fc00:0:99::/64")
+        gone = empty(lab)
+        be.apply(plan(gone, be.read_state()), gone)
+        assert dumps(vpp.api) == (0, 0, set(), set())
