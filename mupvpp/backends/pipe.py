@@ -181,11 +181,19 @@ def _replies(tr):
         earlier.append(m)
     reader = _SocketReader(sock)
     saved = sock.gettimeout()
+    ok = False
     try:
         yield reader.read
+        ok = True
     finally:
-        for m in earlier + reader.rest():
-            tr.q.put(m)
+        if ok:
+            for m in earlier + reader.rest():
+                tr.q.put(m)
+        else:
+            # interrupted (Ctrl-C, VPP gone): the stream may be mid-reply;
+            # never block on it, and let the process exit without waiting
+            # for the queue's feeder thread
+            tr.q.cancel_join_thread()
         sock.settimeout(saved)
         tr.message_thread = threading.Thread(target=tr.msg_thread_func, daemon=True)
         tr.message_thread.start()

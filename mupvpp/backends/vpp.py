@@ -580,7 +580,7 @@ class VppBackend:
                             op,
                         ) from None
                     done.append(undo)
-        except ApplyError:
+        except (ApplyError, KeyboardInterrupt):
             self._undo(done)
             raise
         self._save(desired)
@@ -631,7 +631,7 @@ class VppBackend:
                             op,
                         ) from None
                     done.append(undo)
-        except ApplyError:
+        except (ApplyError, KeyboardInterrupt):
             for undo in reversed(done):
                 for call in undo:
                     try:
@@ -659,6 +659,11 @@ class VppBackend:
                 rvs = write_type1(self.vpp, sessions, is_add=not is_del)
             except PipeError as e:
                 raise BackendUnavailable(f"VPP at {self.socket}: {e}") from None
+            except KeyboardInterrupt:
+                # which of the run VPP took is unknown: undo all of it
+                # (an undo of what never arrived fails and is skipped)
+                done.extend(steps[0][1] for _, steps in group)
+                raise
             bad = None
             for (op, steps), rv in zip(group, rvs, strict=True):
                 if rv == 0:

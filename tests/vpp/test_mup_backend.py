@@ -381,3 +381,34 @@ def test_replaced_headend_keeps_its_type2_session(vpp, api_dir, tmp_path):
         gone = empty(lab)
         be.apply(plan(gone, be.read_state()), gone)
         assert dumps(vpp.api) == (0, 0, set(), set())
+
+
+def test_interrupted_pipelined_load_is_rolled_back(vpp, api_dir, tmp_path, monkeypatch):
+    """Ctrl-C half-way through a pipelined run of 1,500 sessions: whatever
+    VPP took is removed again, nothing is saved, and the connection still
+    answers ordinary calls afterwards."""
+    from mupvpp.backends import pipe
+
+    lab = _with_ues(load_intent(LAB), 1500)
+    calls = {"n": 0}
+    real = pipe._SocketReader.read
+
+    def read(self, timeout):
+        calls["n"] += 1
+        if calls["n"] == 700:
+            raise KeyboardInterrupt
+        return real(self, timeout)
+
+    monkeypatch.setattr(pipe._SocketReader, "read", read)
+    with backend(vpp, api_dir, tmp_path) as be:
+        with pytest.raises(KeyboardInterrupt):
+            be.apply(plan(lab, be.read_state()), lab)
+        assert calls["n"] == 700
+        assert dumps(vpp.api) == (0, 0, set(), set())
+        assert be.read_state() is None
+        monkeypatch.setattr(pipe._SocketReader, "read", real)
+        be.apply(plan(lab, be.read_state()), lab)
+        assert len(dumps(vpp.api)[2]) == 1502
+        gone = empty(lab)
+        be.apply(plan(gone, be.read_state()), gone)
+        assert dumps(vpp.api) == (0, 0, set(), set())
