@@ -62,10 +62,11 @@ class Ctx:
 
 def _backend(ctx: Ctx):
     from mupvpp.backends import open_backend
+    from mupvpp.state import StateLock
 
     try:
         kw = {"api_dir": ctx.api_dir} if ctx.vpp and ctx.api_dir else {}
-        return open_backend(ctx.vpp, ctx.state, **kw)
+        return StateLock(ctx.state, open_backend(ctx.vpp, ctx.state, **kw))
     except ImportError as e:  # the embedded engine is not built yet
         from mupvpp.errors import BackendUnavailable
 

@@ -9,6 +9,7 @@ its input only as far as types go: it is for state mupvpp wrote itself.
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import Any
 
 from mupvpp.model import (
@@ -254,3 +255,62 @@ def read_state_file(path) -> tuple[dict, Intent | None]:
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         what = f"missing {e}" if isinstance(e, KeyError) else str(e)
         raise bad(f"'intent' is not an intent mupvpp wrote: {what}") from None
+
+
+class StateLock:
+    """``with StateLock(path, backend) as be``: the backend, entered while
+    this process holds an exclusive lock on ``path + ".lock"``, so that two
+    mupvpp commands on one state file (two ``session add`` at once) run one
+    after the other instead of each saving over the other's change.  Waits
+    up to ``wait`` seconds for the other one, then gives up with an
+    InputError naming the lock file.  Where the state file's directory does
+    not exist there is nothing to protect yet: no lock."""
+
+    def __init__(self, path, backend, wait: float = 30.0):
+        self.lock_path = Path(str(path) + ".lock")
+        self.backend = backend
+        self.wait = wait
+        self.fd = None
+
+    def __enter__(self):
+        import fcntl
+        import time
+
+        from mupvpp.errors import InputError
+
+        if self.lock_path.parent.is_dir():
+            try:
+                self.fd = open(self.lock_path, "a")  # noqa: SIM115 - held until exit
+            except OSError:
+                self.fd = None  # read-only place: reading needs no lock
+        if self.fd is not None:
+            deadline = time.monotonic() + self.wait
+            while True:
+                try:
+                    fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        self.fd.close()
+                        self.fd = None
+                        raise InputError(
+                            f"{self.lock_path}: another mupvpp command holds "
+                            f"this state file's lock (waited {self.wait:g} s)"
+                        ) from None
+                    time.sleep(0.05)
+        try:
+            return self.backend.__enter__()
+        except BaseException:
+            self._release()
+            raise
+
+    def __exit__(self, *exc):
+        try:
+            return self.backend.__exit__(*exc)
+        finally:
+            self._release()
+
+    def _release(self):
+        if self.fd is not None:
+            self.fd.close()  # closing drops the flock
+            self.fd = None

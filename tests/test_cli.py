@@ -464,3 +464,49 @@ def test_session_load_yaml_errors_name_the_file(applied, capsys, tmp_path, text,
     assert code == 7
     assert err.splitlines() == ["mupvpp: error: " + line.format(f=f)]
     assert applied.read_text() == before
+
+
+def test_concurrent_session_adds_all_land(tmp_path):
+    """Six `mupvpp session add` at once on one state file: the state lock
+    makes them take turns, so every session is kept (before, each saved
+    over the others and two of six survived)."""
+    import subprocess
+    import sys
+
+    exe = str(Path(sys.executable).parent / "mupvpp")
+    st = str(tmp_path / "st.json")
+    r = subprocess.run(
+        [exe, "--state", st, "apply", "--yes", LAB], capture_output=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    procs = [
+        subprocess.Popen(
+            [
+                exe,
+                "--state",
+                st,
+                "session",
+                "add",
+                "--ue-prefix",
+                f"10.10.3.{i}/32",
+                "--gnb",
+                "192.0.2.10",
+                "--teid",
+                str(0x700 + i),
+                "--qfi",
+                "1",
+                "--headend",
+                "downlink",
+            ],  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for i in range(1, 7)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    doc = json.loads(Path(st).read_text())
+    ues = {t["ue_prefix"] for t in doc["intent"]["sessions"]["type1"]}
+    assert {f"10.10.3.{i}/32" for i in range(1, 7)} <= ues
+    assert Path(st + ".lock").exists()

@@ -116,6 +116,9 @@ class EmbeddedBackend:
         pass
 
     def __enter__(self) -> EmbeddedBackend:
+        # read again: under the CLI's state lock (mupvpp.state.StateLock)
+        # another command may have saved since this object was made
+        self._doc = self._load()
         return self
 
     def __exit__(self, *exc: object) -> None:
