@@ -410,7 +410,7 @@ mup_engine_t2st_del (mup_engine_t *e, uint32_t index, const uint8_t *n3,
 static int
 sess_reserve (mup_sess_table_t *t, uint8_t key_len, uint32_t more)
 {
-  uint32_t size, i, old_size, need;
+  uint32_t size, need;
   mup_sess_slot_t *old;
   mup_sess_table_t nt;
   if (t->slots && (uint64_t) (t->count + t->tombs + more) * 2 <= t->mask + 1)
@@ -423,10 +423,8 @@ sess_reserve (mup_sess_table_t *t, uint8_t key_len, uint32_t more)
     return -1;
   mup_sess_init (&nt, nt.slots, size, t->slots ? t->key_len : key_len);
   old = t->slots;
-  old_size = old ? t->mask + 1 : 0;
-  for (i = 0; i < old_size; i++)
-    if (old[i].used == 1)
-      mup_sess_set (&nt, old[i].key, &old[i].val[old[i].sel & 1]);
+  if (old)
+    mup_sess_insert_live (&nt, old, t->mask + 1);
   *t = nt;
   free (old);
   return 0;

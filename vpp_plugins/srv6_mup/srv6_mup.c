@@ -670,7 +670,7 @@ t1st_compact (void)
   srv6_mup_main_t *mm = &srv6_mup_main;
   vlib_main_t *vm = vlib_get_main ();
   mup_sess_table_t *t = &mm->t1st;
-  u32 size = t->mask + 1, i, n = 0;
+  u32 size = t->mask + 1, i, n;
   mup_sess_slot_t *live = 0;
 
   for (i = 0; i < size; i++)
@@ -678,11 +678,10 @@ t1st_compact (void)
       vec_add1 (live, t->slots[i]);
   vlib_worker_thread_barrier_sync (vm);
   mup_sess_init (t, t->slots, size, t->key_len);
-  vec_foreach_index (i, live)
-    if (mup_sess_set (t, live[i].key, &live[i].val[live[i].sel & 1]) >= 0)
-      n++;
+  n = mup_sess_insert_live (t, live, vec_len (live));
   vlib_worker_thread_barrier_release (vm);
   ASSERT (n == vec_len (live));
+  (void) n;
   vec_free (live);
 }
 

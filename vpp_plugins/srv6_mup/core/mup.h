@@ -314,6 +314,11 @@ int mup_sess_init (mup_sess_table_t *t, mup_sess_slot_t *slots, uint32_t size,
 int mup_sess_set (mup_sess_table_t *t, const uint8_t key[16],
 		  const mup_t1st_t *v);
 int mup_sess_del (mup_sess_table_t *t, const uint8_t key[16]);
+/* Put every live session of the n slots at from into t (a rebuild without
+   tombstones, or into a larger table); returns how many went in.  Control
+   plane only: t must have no concurrent readers. */
+uint32_t mup_sess_insert_live (mup_sess_table_t *t,
+			       const mup_sess_slot_t *from, uint32_t n);
 const mup_t1st_t *mup_sess_get (const mup_sess_table_t *t,
 				const uint8_t key[16]);
 

@@ -445,6 +445,18 @@ mup_sess_set (mup_sess_table_t *t, const uint8_t key16[16],
   return 0;
 }
 
+uint32_t
+mup_sess_insert_live (mup_sess_table_t *t, const mup_sess_slot_t *from,
+		      uint32_t n)
+{
+  uint32_t i, in = 0;
+  for (i = 0; i < n; i++)
+    if (from[i].used == 1 &&
+	mup_sess_set (t, from[i].key, &from[i].val[from[i].sel & 1]) >= 0)
+      in++;
+  return in;
+}
+
 int
 mup_sess_del (mup_sess_table_t *t, const uint8_t key16[16])
 {
